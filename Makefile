@@ -1,0 +1,45 @@
+# Charter: the two quick-start commands are `make demo` and `make test`.
+# Each creates .venv on first use and installs what it needs.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+PYTEST_WORKERS ?= 2
+DEMO_OUT ?= demo-output
+
+.PHONY: demo test lint bench clean install dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(UV) pip install --python $(BIN)/python --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(UV) pip install --python $(BIN)/python --quiet -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+install: $(STAMP_RUN)
+dev: $(STAMP_DEV)
+
+demo: $(STAMP_RUN)
+	$(BIN)/python examples/credit_risk/demo.py --out $(DEMO_OUT)
+
+test: $(STAMP_DEV)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --timeout 600 $(PYTEST_ARGS)
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+bench: $(STAMP_DEV)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_OUT)

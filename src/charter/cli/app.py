@@ -1,0 +1,89 @@
+"""The ``charter`` command: a thin Typer layer over the library.
+
+Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`.
+Errors derived from :class:`~charter.errors.CharterError` print their message and hint and exit
+with the error's code (2: could not run, 1: a blocking rule failed); anything else exits 2 with
+a short message, the traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from charter.errors import CharterError
+
+app = typer.Typer(
+    name="charter",
+    help="Governance as code for machine-learning models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="CHARTER_DEBUG")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ["CHARTER_DEBUG"] = "1"
+
+
+def _register_commands() -> None:
+    # Each module adds its commands to `app` on import.
+    from charter.cli import policy_cmds  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (used by the ``charter`` console script)."""
+    _register_commands()
+    debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
+        os.environ.get("CHARTER_DEBUG")
+    )
+    try:
+        app(args=argv, standalone_mode=False)
+    except CharterError as exc:
+        if debug:
+            err_console.print_exception()
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        return 130
+    except SystemExit as exc:  # click's own usage errors end up here
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            return 2
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if debug:
+            err_console.print_exception()
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False
+        )
+        err_console.print("  [yellow]hint:[/] run again with --debug and report the traceback")
+        return 2
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

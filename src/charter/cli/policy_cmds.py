@@ -1,0 +1,64 @@
+"""``charter policy validate``, ``charter checks``, ``charter controls``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from charter.checks.registry import available_checks
+from charter.cli.app import app, console
+from charter.policy import catalogue, load_policy
+
+policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("validate")
+def validate(
+    path: Annotated[Path, typer.Argument(help="The policy.yaml to validate.")] = Path(
+        "policy.yaml"
+    ),
+) -> None:
+    """Validate a policy: schema, extends, check ids and their params, control ids."""
+    policy = load_policy(path)
+    rules = policy.iter_rules()
+    by_section: dict[str, int] = {}
+    for section, _ in rules:
+        by_section[section] = by_section.get(section, 0) + 1
+    sections = ", ".join(f"{s} {n}" for s, n in by_section.items()) or "none"
+    console.print(
+        f"[green]valid[/] {path}: model [bold]{policy.model.name}[/], risk tier "
+        f"{policy.model.risk_tier.value}, {len(rules)} rules ({sections}), "
+        f"sha256 {policy.sha256[:12] if policy.sha256 else '-'}",
+        highlight=False,
+    )
+
+
+@app.command("checks")
+def list_checks(
+    section: Annotated[str | None, typer.Option(help="Only checks of this section.")] = None,
+) -> None:
+    """List the checks rules can use, built-in and from plugins."""
+    table = Table("check", "section", "metric", "params", "description")
+    for spec in sorted(available_checks().values(), key=lambda s: (s.section, s.id)):
+        if section and spec.section != section:
+            continue
+        params = ", ".join(spec.params.model_fields) or "-"
+        table.add_row(spec.id, spec.section, spec.metric or "-", params, spec.description)
+    console.print(table)
+
+
+@app.command("controls")
+def list_controls(
+    framework: Annotated[
+        str | None, typer.Option(help="eu-ai-act, nist-ai-rmf or oecd.")
+    ] = None,
+) -> None:
+    """List the control catalogue that rules map to."""
+    table = Table("control", "title", "evidence")
+    for control in catalogue(framework):
+        table.add_row(control.id, control.title, ", ".join(control.evidence))
+    console.print(table)

@@ -1,0 +1,314 @@
+"""Loading ``policy.yaml``: ``extends``, environment variables, validation, clear errors.
+
+``extends:`` names one or several base policies (paths relative to the extending file). Bases
+are merged first, in order, then the extending file on top: mappings merge key by key, scalars
+and lists are replaced, except rule lists, which merge by rule ``id`` (a rule with the same id
+replaces the base's rule; ``{id: x, remove: true}`` deletes it).
+
+Strings may refer to environment variables as ``${NAME}`` or ``${NAME:-default}``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from charter.errors import CharterError, PolicyError, did_you_mean
+from charter.evidence import sha256_bytes
+from charter.policy.schema import SECTIONS, Policy
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_MAX_EXTENDS_DEPTH = 16
+
+
+def load_policy(path: str | Path, *, check_ids: bool = True) -> Policy:
+    """Read, merge, validate and return the policy at ``path``.
+
+    Parameters
+    ----------
+    path
+        The ``policy.yaml`` to load.
+    check_ids
+        Also verify that every rule's check exists in its section, that its params validate,
+        and that every control id is in the catalogue.
+
+    Returns
+    -------
+    Policy
+        With ``source`` and ``sha256`` (of the merged, canonical policy) filled in.
+
+    Raises
+    ------
+    PolicyError
+        Naming the file, the key path and the fix.
+    """
+    source = Path(path)
+    merged = _load_merged(source, chain=())
+    return policy_from_dict(merged, source=str(source), check_ids=check_ids)
+
+
+def policy_from_dict(
+    raw: dict[str, Any], *, source: str = "<policy>", check_ids: bool = True
+) -> Policy:
+    """Validate an already-merged policy mapping (e.g. one stored in the registry)."""
+    raw = {k: v for k, v in raw.items() if k not in ("extends", "source", "sha256")}
+    digest = sha256_bytes(_canonical(raw))
+    try:
+        policy = Policy.model_validate({**raw, "source": source, "sha256": digest})
+    except ValidationError as exc:
+        raise _policy_error(exc, source) from None
+    if check_ids:
+        _check_rules(policy, source)
+    return policy
+
+
+def _canonical(raw: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _read_yaml(source: Path) -> dict[str, Any]:
+    if not source.exists():
+        raise PolicyError(
+            "policy file not found", file=str(source), hint="check the path given to --policy"
+        )
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read the policy: {exc}", file=str(source)) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError(
+            f"not valid YAML: {problem}",
+            file=str(source),
+            key_path=where,
+            hint="fix the YAML syntax (indentation, a missing ':' or an unclosed quote)",
+        ) from None
+    if data is None:
+        raise PolicyError("the policy is empty", file=str(source), hint="start from `charter init`"
+                          " or the example in examples/credit_risk/policy.yaml")
+    if not isinstance(data, dict):
+        raise PolicyError(
+            f"a policy is a mapping of sections, not a {type(data).__name__}",
+            file=str(source),
+            hint="start the file with keys such as 'model:' and 'fairness:'",
+        )
+    return _expand_env(data, source, ())  # type: ignore[no-any-return]
+
+
+def _expand_env(value: Any, source: Path, path: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, source, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, source, (*path, f"[{i}]")) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise PolicyError(
+                f"environment variable {name} is not set",
+                file=str(source),
+                key_path=_dotted(path),
+                hint=f"export {name}=..., or write ${{{name}:-default}} to give a default",
+            )
+
+        expanded = _ENV.sub(substitute, value)
+        # a whole-value reference may stand for a number or a boolean
+        if _ENV.fullmatch(value):
+            try:
+                return yaml.safe_load(expanded)
+            except yaml.YAMLError:
+                return expanded
+        return expanded
+    return value
+
+
+def _load_merged(source: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = source.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise PolicyError(f"extends forms a cycle: {cycle}", file=str(source),
+                          key_path="extends", hint="remove one of the extends links")
+    if len(chain) >= _MAX_EXTENDS_DEPTH:
+        raise PolicyError("extends is nested too deeply", file=str(source), key_path="extends")
+    data = _read_yaml(source)
+    bases = data.pop("extends", None)
+    if bases is None:
+        return data
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise PolicyError("extends must be a path or a list of paths", file=str(source),
+                          key_path="extends")
+    merged: dict[str, Any] = {}
+    for base in bases:
+        base_path = Path(base)
+        if not base_path.is_absolute():
+            base_path = source.parent / base_path
+        if not base_path.exists():
+            raise PolicyError(
+                f"base policy {base} not found (looked at {base_path})",
+                file=str(source),
+                key_path="extends",
+                hint="paths in extends are relative to the file that extends",
+            )
+        merged = _merge(merged, _load_merged(base_path, (*chain, resolved)), ())
+    return _merge(merged, data, ())
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if key == "rules" and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = _merge_rules(out[key], value)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, (*path, key))
+        else:
+            out[key] = value
+    return out
+
+
+def _merge_rules(base: list[Any], top: list[Any]) -> list[Any]:
+    order: list[str] = []
+    by_id: dict[str, Any] = {}
+    anonymous: list[Any] = []
+    for rule in [*base, *top]:
+        rid = rule.get("id") if isinstance(rule, dict) else None
+        if not isinstance(rid, str):
+            anonymous.append(rule)
+            continue
+        if rule.get("remove") is True:
+            by_id.pop(rid, None)
+            continue
+        if rid not in by_id:
+            order.append(rid)
+        by_id[rid] = rule
+    return [by_id[r] for r in order if r in by_id] + anonymous
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.startswith("["):
+            out += part
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _fields_at(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
+    """The field names valid at ``path`` inside ``model`` (for "did you mean")."""
+    current: Any = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [n for n in current.model_fields if n not in ("source", "sha256")]
+    return []
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _policy_error(exc: ValidationError, source: str) -> PolicyError:
+    lines = []
+    first_path: str | None = None
+    hints: list[str] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        dotted = _dotted(loc)
+        first_path = first_path or dotted
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            valid = _fields_at(Policy, loc[:-1])
+            if not loc[:-1]:
+                valid = [*valid, "extends"]
+            guess = did_you_mean(key, valid)
+            msg = f"unknown key '{key}'" + (f" ({guess})" if guess else "")
+            if valid:
+                hints.append(f"keys allowed at {_dotted(loc[:-1]) or 'the top level'}: "
+                             + ", ".join(valid))
+        elif kind == "missing":
+            msg = "required key is missing"
+            hints.append(f"add '{loc[-1]}' under {_dotted(loc[:-1]) or 'the top level'}")
+        elif kind == "enum":
+            expected = err.get("ctx", {}).get("expected", "")
+            msg = f"{err['input']!r} is not allowed; expected {expected}"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{dotted}: {msg}" if dotted else msg)
+    message = "the policy does not validate:\n    " + "\n    ".join(lines)
+    return PolicyError(message, file=source, hint="; ".join(dict.fromkeys(hints)) or None)
+
+
+def _check_rules(policy: Policy, source: str) -> None:
+    from charter.checks.registry import get_check
+    from charter.policy.controls import unknown_controls
+
+    for section in SECTIONS:
+        for i, rule in enumerate(getattr(policy, section).rules):
+            key_path = f"{section}.rules[{i}]"
+            try:
+                spec = get_check(rule.check, section=section)
+            except CharterError as exc:
+                raise PolicyError(
+                    exc.message, file=source, key_path=f"{key_path}.check", hint=exc.hint
+                ) from None
+            try:
+                spec.parse_params(rule.params)
+            except ValidationError as exc:
+                detail = "; ".join(
+                    f"{_dotted(tuple(e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
+                )
+                valid = list(spec.params.model_fields)
+                raise PolicyError(
+                    f"bad params for check '{rule.check}': {detail}",
+                    file=source,
+                    key_path=f"{key_path}.params",
+                    hint=f"params of {rule.check}: {', '.join(valid) or 'none'}",
+                ) from None
+            bad = unknown_controls(rule.controls)
+            if bad:
+                raise PolicyError(
+                    f"unknown control id(s): {', '.join(bad)}",
+                    file=source,
+                    key_path=f"{key_path}.controls",
+                    hint="run `charter controls` to list the catalogue's ids"
+                    + "".join(f"; {g}" for b in bad if (g := _control_guess(b))),
+                )
+
+
+def _control_guess(control_id: str) -> str | None:
+    from charter.policy.controls import catalogue
+
+    return did_you_mean(control_id, [c.id for c in catalogue()])

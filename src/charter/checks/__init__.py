@@ -8,6 +8,6 @@ from charter.checks.context import CheckContext
 from charter.checks.registry import CheckSpec, NoParams, available_checks, check, get_check
 
 # Built-in checks register on import.
-from charter.checks import data as _data  # noqa: E402,F401  isort: skip
+from charter.checks import data as _data  # noqa: F401  isort: skip
 
 __all__ = ["CheckContext", "CheckSpec", "NoParams", "available_checks", "check", "get_check"]

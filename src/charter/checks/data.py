@@ -78,7 +78,9 @@ def null_fraction(ctx: CheckContext, rule: Rule, params: ColumnsParams) -> Findi
     missing = [c for c in columns if c not in ctx.columns]
     if missing:
         return ctx.finding(
-            rule, passed=False, message=f"missing column(s): {', '.join(missing)}",
+            rule,
+            passed=False,
+            message=f"missing column(s): {', '.join(missing)}",
             details={"missing": missing},
         )
     fractions = _null_fractions(ctx, columns)
@@ -86,9 +88,7 @@ def null_fraction(ctx: CheckContext, rule: Rule, params: ColumnsParams) -> Findi
     value = fractions[worst] if worst is not None else 0.0
     bounds = rule.threshold
     offending = {c: f for c, f in fractions.items() if bounds is not None and not bounds.admits(f)}
-    message = (
-        f"worst column {worst}: {value:.2%} missing" if worst is not None else "no columns"
-    )
+    message = f"worst column {worst}: {value:.2%} missing" if worst is not None else "no columns"
     if offending:
         message = f"{len(offending)} column(s) over the limit; " + message
     return ctx.finding(

@@ -53,9 +53,7 @@ def list_checks(
 
 @app.command("controls")
 def list_controls(
-    framework: Annotated[
-        str | None, typer.Option(help="eu-ai-act, nist-ai-rmf or oecd.")
-    ] = None,
+    framework: Annotated[str | None, typer.Option(help="eu-ai-act, nist-ai-rmf or oecd.")] = None,
 ) -> None:
     """List the control catalogue that rules map to."""
     table = Table("control", "title", "evidence")

@@ -1,6 +1,7 @@
-"""The control catalogue: EU AI Act articles and Annex IV points, NIST AI RMF subcategories,
-OECD AI principles.
+"""The control catalogue: EU AI Act, NIST AI RMF and OECD AI principles.
 
+The catalogue holds EU AI Act articles and Annex IV points, NIST AI RMF subcategories and the
+OECD AI principles.
 Rules name the controls they serve by id (``eu-ai-act:art-10.2.f``, ``nist-ai-rmf:measure-2.11``,
 ``oecd:1.2``); the loader rejects unknown ids, and compliance reports walk the catalogue to show
 each control as satisfied, failed, or needing a person.
@@ -104,8 +105,10 @@ def get_control(control_id: str) -> Control:
         if control.id == control_id:
             return control
     guess = did_you_mean(control_id, [c.id for c in _load()[1]])
-    raise NotFoundError(f"unknown control '{control_id}'",
-                        hint=guess or "run `charter controls` to list the catalogue")
+    raise NotFoundError(
+        f"unknown control '{control_id}'",
+        hint=guess or "run `charter controls` to list the catalogue",
+    )
 
 
 def unknown_controls(ids: Iterable[str]) -> list[str]:

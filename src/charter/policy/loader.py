@@ -95,15 +95,18 @@ def _read_yaml(source: Path) -> dict[str, Any]:
             hint="fix the YAML syntax (indentation, a missing ':' or an unclosed quote)",
         ) from None
     if data is None:
-        raise PolicyError("the policy is empty", file=str(source), hint="start from `charter init`"
-                          " or the example in examples/credit_risk/policy.yaml")
+        raise PolicyError(
+            "the policy is empty",
+            file=str(source),
+            hint="start from `charter init` or the example in examples/credit_risk/policy.yaml",
+        )
     if not isinstance(data, dict):
         raise PolicyError(
             f"a policy is a mapping of sections, not a {type(data).__name__}",
             file=str(source),
             hint="start the file with keys such as 'model:' and 'fairness:'",
         )
-    return _expand_env(data, source, ())  # type: ignore[no-any-return]
+    return _expand_env(data, source, ())
 
 
 def _expand_env(value: Any, source: Path, path: tuple[str, ...]) -> Any:
@@ -141,8 +144,12 @@ def _load_merged(source: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     resolved = source.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise PolicyError(f"extends forms a cycle: {cycle}", file=str(source),
-                          key_path="extends", hint="remove one of the extends links")
+        raise PolicyError(
+            f"extends forms a cycle: {cycle}",
+            file=str(source),
+            key_path="extends",
+            hint="remove one of the extends links",
+        )
     if len(chain) >= _MAX_EXTENDS_DEPTH:
         raise PolicyError("extends is nested too deeply", file=str(source), key_path="extends")
     data = _read_yaml(source)
@@ -152,8 +159,9 @@ def _load_merged(source: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if isinstance(bases, str):
         bases = [bases]
     if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
-        raise PolicyError("extends must be a path or a list of paths", file=str(source),
-                          key_path="extends")
+        raise PolicyError(
+            "extends must be a path or a list of paths", file=str(source), key_path="extends"
+        )
     merged: dict[str, Any] = {}
     for base in bases:
         base_path = Path(base)
@@ -256,8 +264,9 @@ def _policy_error(exc: ValidationError, source: str) -> PolicyError:
             guess = did_you_mean(key, valid)
             msg = f"unknown key '{key}'" + (f" ({guess})" if guess else "")
             if valid:
-                hints.append(f"keys allowed at {_dotted(loc[:-1]) or 'the top level'}: "
-                             + ", ".join(valid))
+                hints.append(
+                    f"keys allowed at {_dotted(loc[:-1]) or 'the top level'}: " + ", ".join(valid)
+                )
         elif kind == "missing":
             msg = "required key is missing"
             hints.append(f"add '{loc[-1]}' under {_dotted(loc[:-1]) or 'the top level'}")

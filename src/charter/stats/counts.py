@@ -177,8 +177,8 @@ def binary_labels(values: np.ndarray, *, pos_label: Any = 1, role: str = "y_true
                 hint=f"drop the rows without {role} or fill them before running the check",
             )
         if arr.size and pos_label in (0, 1):
-            lo, hi = float(arr.min()), float(arr.max())
-            if lo >= 0.0 and hi <= 1.0 and bool(((arr == 0.0) | (arr == 1.0)).all()):
+            flo, fhi = float(arr.min()), float(arr.max())
+            if flo >= 0.0 and fhi <= 1.0 and bool(((arr == 0.0) | (arr == 1.0)).all()):
                 out = (arr == 1.0).astype(np.int64)
                 return out if pos_label == 1 else 1 - out
         return _binary_general(arr, pos_label, role)
@@ -289,6 +289,7 @@ class ConfusionCounts:
         key += y_true * 2
         key += y_pred
         rows = np.bincount(key, minlength=size * 4).reshape(size, 2, 2)
+        weighted: np.ndarray
         if sample_weight is None:
             weighted = rows.astype(np.float64)
         else:
@@ -306,22 +307,32 @@ class ConfusionCounts:
             weighted = np.bincount(key, weights=w, minlength=size * 4).reshape(size, 2, 2)
         order = sorted(range(size), key=lambda i: _sort_key(index.keys[i]))
         if order != list(range(size)):
-            return cls(index.names, tuple(index.keys[i] for i in order), weighted[order],
-                       rows[order])
+            return cls(
+                index.names, tuple(index.keys[i] for i in order), weighted[order], rows[order]
+            )
         return cls(index.names, index.keys, weighted, rows)
 
     # -- algebra ----------------------------------------------------------------------------
     def merge(self, other: ConfusionCounts) -> ConfusionCounts:
         """Add the counts of ``other`` (same sensitive columns); groups are aligned by key."""
         if self.names != other.names:
-            raise ValueError(f"cannot merge counts over {self.names} with counts over {other.names}")
+            raise ValueError(
+                f"cannot merge counts over {self.names} with counts over {other.names}"
+            )
         cells: list[tuple[GroupKey, int, int, float, int]] = []
         for counts in (self, other):
             for g, key in enumerate(counts.keys):
                 for yt in (0, 1):
                     for yp in (0, 1):
-                        cells.append((key, yt, yp, float(counts.weighted[g, yt, yp]),
-                                      int(counts.rows[g, yt, yp])))
+                        cells.append(
+                            (
+                                key,
+                                yt,
+                                yp,
+                                float(counts.weighted[g, yt, yp]),
+                                int(counts.rows[g, yt, yp]),
+                            )
+                        )
         return ConfusionCounts.from_cells(self.names, cells)
 
     __add__ = merge
@@ -380,7 +391,11 @@ class ConfusionCounts:
 def _as_name_list(sensitive: Any) -> list[str] | None:
     if isinstance(sensitive, str):
         return [sensitive]
-    if isinstance(sensitive, list | tuple) and sensitive and all(isinstance(s, str) for s in sensitive):
+    if (
+        isinstance(sensitive, list | tuple)
+        and sensitive
+        and all(isinstance(s, str) for s in sensitive)
+    ):
         return list(sensitive)
     return None
 
@@ -414,7 +429,9 @@ def sensitive_columns(
         return [str(c) for c in cols], [frame.get_column(c).to_native() for c in cols]
     values = resolve_column(None, sensitive_features, role="sensitive_features")
     if values.ndim == 2:
-        return [f"sf{i}" for i in range(values.shape[1])], [values[:, i] for i in range(values.shape[1])]
+        return [f"sf{i}" for i in range(values.shape[1])], [
+            values[:, i] for i in range(values.shape[1])
+        ]
     name = getattr(sensitive_features, "name", None)
     return [str(name) if isinstance(name, Hashable) and name is not None else "sensitive"], [values]
 
@@ -459,10 +476,12 @@ def confusion_counts(
         return _confusion_counts_lazy(
             frame, y_true, y_pred, sensitive_features, sample_weight, pos_label
         )
-    yt = binary_labels(resolve_column(frame, y_true, role="y_true"), pos_label=pos_label,
-                       role="y_true")
-    yp = binary_labels(resolve_column(frame, y_pred, role="y_pred"), pos_label=pos_label,
-                       role="y_pred")
+    yt = binary_labels(
+        resolve_column(frame, y_true, role="y_true"), pos_label=pos_label, role="y_true"
+    )
+    yp = binary_labels(
+        resolve_column(frame, y_pred, role="y_pred"), pos_label=pos_label, role="y_pred"
+    )
     weights = None
     if sample_weight is not None:
         weights = resolve_column(frame, sample_weight, role="sample_weight")
@@ -488,7 +507,8 @@ def _confusion_counts_lazy(
         given["sample_weight"] = sample_weight
     if names is None or not all(isinstance(v, str) for v in given.values()):
         raise DataError(
-            "with a lazy frame (DuckDB, Spark, polars LazyFrame) every column must be given by name",
+            "with a lazy frame (DuckDB, Spark, polars LazyFrame) every column must be given"
+            " by name",
             hint="pass column names for y_true, y_pred, sensitive_features and sample_weight",
         )
     yt_name, yp_name = str(y_true), str(y_pred)
@@ -505,6 +525,7 @@ def _confusion_counts_lazy(
     if sample_weight is not None:
         aggs.append(nw.col("__w").sum().alias("__weight"))
     result = keyed.group_by(*[f"__k{i}" for i in range(len(by))], drop_null_keys=False).agg(*aggs)
+    assert isinstance(result, nw.LazyFrame)
     table = result.collect().to_arrow().to_pylist()
     k = len(names)
     true_values = {row[f"__k{k}"] for row in table}

@@ -191,8 +191,9 @@ def factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
         arrow = _to_arrow(native)
         if arrow is not None:
             return _factorize_arrow(arrow)
-    codes, uniq = pd.factorize(np.asarray(native) if not isinstance(native, pd.Series) else native,
-                               use_na_sentinel=True)
+    codes, uniq = pd.factorize(
+        np.asarray(native) if not isinstance(native, pd.Series) else native, use_na_sentinel=True
+    )
     codes = codes.astype(np.int64, copy=False)
     uniques = [_py(v) for v in uniq]
     if (codes < 0).any():

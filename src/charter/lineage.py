@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -155,7 +157,16 @@ def _rows_and_schema(source: Path) -> tuple[int, dict[str, str]]:
 
 
 def environment() -> dict[str, Any]:
-    """Python, platform and tracked package versions (same form as evidence bundles)."""
+    """Python, platform and tracked package versions (same form as evidence bundles).
+
+    Read once per process (package metadata is slow to parse and does not change under a
+    running interpreter).
+    """
+    return copy.deepcopy(_environment())
+
+
+@functools.cache
+def _environment() -> dict[str, Any]:
     return environment_snapshot()
 
 

@@ -406,9 +406,12 @@ def sensitive_columns(
     """Names and values of the sensitive columns, however they were given.
 
     Accepts a column name or list of names (looked up in ``data``), a 1-d array or series, a
-    dict of name to values, or a 2-d frame whose every column is a sensitive feature.
+    dict of name to values, or a 2-d frame whose every column is a sensitive feature. Without
+    ``data``, a list of strings is a column of values, as in fairlearn.
     """
     names = _as_name_list(sensitive_features)
+    if names is not None and data is None and not isinstance(sensitive_features, str):
+        names = None  # a list of strings without a frame is a column of values
     if names is not None:
         if data is None:
             raise DataError(

@@ -1,6 +1,7 @@
 """The ``charter`` command: a thin Typer layer over the library.
 
-Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`.
+Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`;
+command modules import the library inside the command functions, so `charter --help` stays fast.
 Errors derived from :class:`~charter.errors.CharterError` print their message and hint and exit
 with the error's code (2: could not run, 1: a blocking rule failed); anything else exits 2 with
 a short message, the traceback only with ``--debug``.

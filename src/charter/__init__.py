@@ -4,14 +4,17 @@ Write the rules in ``policy.yaml``; :func:`charter.check` (or ``charter check``)
 against data and a model and returns :class:`Evidence`, which blocks a non-compliant model.
 """
 
+from charter.artifacts import load_model, save_model
 from charter.errors import (
     CharterError,
     DataError,
     GateFailedError,
     ModelLoadError,
     PolicyError,
+    UntrustedArtifactError,
 )
 from charter.evidence import Evidence, Finding, Fingerprint, Severity, Threshold, Verdict
+from charter.gate import check
 from charter.policy import Policy, Rule, load_policy
 from charter.stats.counts import ConfusionCounts, confusion_counts
 
@@ -31,8 +34,12 @@ __all__ = [
     "Rule",
     "Severity",
     "Threshold",
+    "UntrustedArtifactError",
     "Verdict",
     "__version__",
+    "check",
     "confusion_counts",
+    "load_model",
     "load_policy",
+    "save_model",
 ]

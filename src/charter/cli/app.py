@@ -1,6 +1,7 @@
 """The ``charter`` command: a thin Typer layer over the library.
 
-Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`.
+Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`;
+command modules import the library inside the command functions, so `charter --help` stays fast.
 Errors derived from :class:`~charter.errors.CharterError` print their message and hint and exit
 with the error's code (2: could not run, 1: a blocking rule failed); anything else exits 2 with
 a short message, the traceback only with ``--debug``.
@@ -40,10 +41,8 @@ def _root(
 
 def _register_commands() -> None:
     # Each module adds its commands to `app` on import.
-    from charter.cli import (
-        check_cmds,  # noqa: F401
-        policy_cmds,  # noqa: F401
-    )
+    import charter.cli.check_cmds  # noqa: F401
+    from charter.cli import policy_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,14 +12,12 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from charter.cli.app import app, console, err_console
 from charter.errors import CharterError, DataError
 from charter.evidence import Evidence, Finding, Verdict
-from charter.stats.frames import SUPPORTED_DATA_FILES, read_data_file
 
 _VERDICT_STYLE = {
     Verdict.PASS: "[green]pass[/]",
@@ -156,6 +154,10 @@ def _verdict(finding: Finding) -> str:
 
 def _column_or_file(value: str | None, role: str) -> Any:
     """A column name as given, or the values of a one-column file."""
+    import numpy as np
+
+    from charter.stats.frames import SUPPORTED_DATA_FILES, read_data_file
+
     if value is None:
         return None
     path = Path(value)

@@ -28,7 +28,9 @@ class Sample:
 def samples(
     draw: st.DrawFn, *, max_rows: int = 40, max_groups: int = 3, min_rows: int = 2
 ) -> Sample:
-    """Binary labels and predictions, 1..max_groups groups, weights or none (fairlearn needs 2+ rows).
+    """Binary labels and predictions, 1..max_groups groups, weights or none.
+
+    At least two rows by default: fairlearn cannot take a single one.
 
     Edge cases come naturally: single groups, groups without positives or negatives,
     constant predictions (hypothesis shrinks towards them).

@@ -22,6 +22,9 @@ from charter.report import plots
 #: Detail keys the report draws itself; every other key is rendered generically.
 _DRAWN_KEYS = {"groups", "ci", "reason", "importances", "error", "group_metric"}
 _MAX_TABLE_ROWS = 200
+#: Columns shown first in tables of records; the rest follow in name order, so a report
+#: rendered from evidence.json (whose keys are sorted) is identical to the original.
+_LEADING_COLUMNS = ("group", "feature", "column", "name", "key", "count")
 
 
 @cache
@@ -81,7 +84,7 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         "error": details.get("error"),
         "plots": [],
         "groups_table": None,
-        "generic": {k: v for k, v in details.items() if k not in _DRAWN_KEYS},
+        "generic": {k: details[k] for k in sorted(details) if k not in _DRAWN_KEYS},
     }
     ci = plots._pair(details.get("ci"))
     if finding.value is not None and threshold is not None:
@@ -217,7 +220,7 @@ def render_generic(value: Any, depth: int = 0) -> Markup:
             return _pre(value)
         items = "".join(
             f"<dt>{escape(str(k))}</dt><dd>{render_generic(v, depth + 1)}</dd>"
-            for k, v in value.items()
+            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
         )
         return Markup(f'<dl class="generic">{items}</dl>')
     if isinstance(value, list | tuple):
@@ -236,10 +239,9 @@ def render_generic(value: Any, depth: int = 0) -> Markup:
 
 
 def _records_table(records: Sequence[Mapping[str, Any]], depth: int) -> Markup:
-    columns: dict[str, None] = {}
-    for record in records:
-        for key in record:
-            columns.setdefault(str(key), None)
+    found = {str(key) for record in records for key in record}
+    first = [c for c in _LEADING_COLUMNS if c in found]
+    columns = [*first, *sorted(found - set(first))]
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     rows = []
     for record in records[:_MAX_TABLE_ROWS]:

@@ -193,3 +193,53 @@ def test_markdown_has_one_row_per_finding_and_the_blocking_list() -> None:
 )
 def test_numbers_are_formatted_for_people(value, text) -> None:
     assert format_number(value) == text
+
+
+def _stats_finding(result, threshold: Threshold) -> Finding:
+    details = result.to_details()
+    return Finding(
+        rule_id=result.metric,
+        check=result.metric,
+        section="fairness",
+        verdict=Verdict.PASS if threshold.admits(result.value) else Verdict.FAIL,
+        message="m",
+        metric=result.metric,
+        value=result.value,
+        threshold=threshold,
+        details=details,
+    )
+
+
+def test_report_draws_the_stats_engine_results_with_their_own_rates() -> None:
+    import numpy as np
+
+    from charter.stats.fairness import demographic_parity_difference, disparate_impact
+
+    rng = np.random.default_rng(3)
+    sex = rng.choice(["F", "M"], 3000)
+    y_true = rng.integers(0, 2, 3000)
+    y_pred = (rng.random(3000) < np.where(sex == "M", 0.5, 0.3)).astype(int)
+    frame = {"sex": sex, "y": y_true, "p": y_pred}
+    dpd = demographic_parity_difference(
+        "y", "p", sensitive_features="sex", data=frame, bootstrap=50
+    )
+    di = disparate_impact("y", "p", sensitive_features="sex", data=frame, privileged={"sex": "M"})
+    f_dpd = _stats_finding(dpd, Threshold(max=0.1))
+    f_di = _stats_finding(di, Threshold(min=0.8, max=1.25))
+    groups = f_dpd.details["groups"]
+    rates = {g["group"]: g["selection_rate"] for g in groups}
+    [(y, _)] = _reference_lines(f_dpd, groups, ["selection_rate"], f_dpd.details)
+    assert y == pytest.approx(min(rates.values()) + 0.1)
+    lines = _reference_lines(f_di, f_di.details["groups"], ["selection_rate"], f_di.details)
+    assert [round(v, 12) for v, _ in lines] == [
+        round(rates["sex=M"] * 0.8, 12),
+        round(rates["sex=M"] * 1.25, 12),
+    ]
+    evidence = _evidence().model_copy(update={"findings": (f_dpd, f_di)})
+    html = render_html(evidence)
+    card = html[html.index(f'id="rule-{dpd.metric}"') : html.index(f'id="rule-{di.metric}"')]
+    table = card[card.index("Per group") :]
+    table = table[: table.index("</table>")]
+    # only the metric's own rate is drawn and tabulated, not every standard rate
+    assert "selection_rate" in table and "true_positive_rate" not in table
+    assert "privileged × 0.8" in html

@@ -25,7 +25,19 @@ MUTED_COLOUR = "#90a4ae"
 PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4e342e")
 
 #: Keys of a group record that are not metrics.
-_GROUP_META = {"group", "key", "count", "weight", "size", "n", "small", "excluded", "reason"}
+_GROUP_META = {
+    "group",
+    "key",
+    "count",
+    "weight",
+    "size",
+    "n",
+    "small",
+    "excluded",
+    "privileged",
+    "reason",
+    "undefined",
+}
 
 
 def _svg(fig: Figure) -> str:

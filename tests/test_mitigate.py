@@ -131,10 +131,10 @@ def test_threshold_optimizer_wrapper_equals_fairlearn(biased) -> None:
 def test_exponentiated_gradient_wrapper_equals_fairlearn(biased) -> None:
     small = biased.iloc[:400]
     ours = RandomizedEnsembleClassifier(
-        LogisticRegression(), sensitive=["sex"], features=FEATURES, max_iter=8, random_state=2
+        LogisticRegression(solver="liblinear"), sensitive=["sex"], features=FEATURES, max_iter=8, random_state=2
     ).fit(small, small["y"])
     theirs = ExponentiatedGradient(
-        LogisticRegression(), constraints=DemographicParity(), max_iter=8
+        LogisticRegression(solver="liblinear"), constraints=DemographicParity(), max_iter=8
     ).fit(small[FEATURES], small["y"], sensitive_features=small["sex"])
     np.testing.assert_allclose(
         ours.predict_proba(small), theirs._pmf_predict(small[FEATURES]), atol=1e-12
@@ -154,7 +154,7 @@ def test_wrappers_save_through_skops_and_load_with_default_trust(tmp_path: Path,
     models = [
         mitigate(base, biased, target="y", sensitive=["sex"], method="threshold_optimizer"),
         mitigate(
-            LogisticRegression(),
+            LogisticRegression(solver="liblinear"),
             small,
             target="y",
             sensitive=["sex"],

@@ -56,6 +56,11 @@ def _sort_key(key: GroupKey) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def group_order(keys: Sequence[GroupKey]) -> list[int]:
+    """Positions of ``keys`` in Charter's deterministic group order (numbers, strings, null)."""
+    return sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
+
+
 def group_label(names: Sequence[str], key: GroupKey) -> str:
     """Readable label of a group, e.g. ``sex=F, age_band=<25``."""
     if key == OVERALL:
@@ -406,9 +411,12 @@ def sensitive_columns(
     """Names and values of the sensitive columns, however they were given.
 
     Accepts a column name or list of names (looked up in ``data``), a 1-d array or series, a
-    dict of name to values, or a 2-d frame whose every column is a sensitive feature.
+    dict of name to values, or a 2-d frame whose every column is a sensitive feature. Without
+    ``data``, a list of strings is a column of values, as in fairlearn.
     """
     names = _as_name_list(sensitive_features)
+    if names is not None and data is None and not isinstance(sensitive_features, str):
+        names = None  # a list of strings without a frame is a column of values
     if names is not None:
         if data is None:
             raise DataError(
@@ -485,12 +493,16 @@ def confusion_counts(
     weights = None
     if sample_weight is not None:
         weights = resolve_column(frame, sample_weight, role="sample_weight")
-    if sensitive_features is None:
-        index = GroupIndex.overall(yt.shape[0])
-    else:
-        names, columns = sensitive_columns(frame, sensitive_features)
-        index = GroupIndex.build(columns, names)
+    index = eager_group_index(frame, sensitive_features, yt.shape[0])
     return ConfusionCounts.from_index(index, yt, yp, weights)
+
+
+def eager_group_index(frame: AnyFrame | None, sensitive_features: Any, n_rows: int) -> GroupIndex:
+    """The :class:`GroupIndex` of eager data (one overall group when no sensitive features)."""
+    if sensitive_features is None:
+        return GroupIndex.overall(n_rows)
+    names, columns = sensitive_columns(frame, sensitive_features)
+    return GroupIndex.build(columns, names)
 
 
 def _confusion_counts_lazy(

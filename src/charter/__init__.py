@@ -21,6 +21,10 @@ _EXPORTS: dict[str, str] = {
     "GateFailedError": "charter.errors",
     "ModelLoadError": "charter.errors",
     "PolicyError": "charter.errors",
+    "UntrustedArtifactError": "charter.errors",
+    "check": "charter.gate",
+    "load_model": "charter.artifacts",
+    "save_model": "charter.artifacts",
     "Evidence": "charter.evidence",
     "Finding": "charter.evidence",
     "Fingerprint": "charter.evidence",
@@ -48,15 +52,28 @@ __all__ = [
     "Rule",
     "Severity",
     "Threshold",
+    "UntrustedArtifactError",
     "Verdict",
     "__version__",
+    "check",
     "confusion_counts",
+    "load_model",
     "load_policy",
+    "save_model",
 ]
 
 if TYPE_CHECKING:
-    from charter.errors import CharterError, DataError, GateFailedError, ModelLoadError, PolicyError
+    from charter.artifacts import load_model, save_model
+    from charter.errors import (
+        CharterError,
+        DataError,
+        GateFailedError,
+        ModelLoadError,
+        PolicyError,
+        UntrustedArtifactError,
+    )
     from charter.evidence import Evidence, Finding, Fingerprint, Severity, Threshold, Verdict
+    from charter.gate import check
     from charter.policy import Policy, Rule, load_policy
     from charter.stats.counts import ConfusionCounts, confusion_counts
 

@@ -41,7 +41,13 @@ def _root(
 
 def _register_commands() -> None:
     # Each module adds its commands to `app` on import.
-    from charter.cli import policy_cmds  # noqa: F401
+    from charter.cli import (  # noqa: F401
+        audit_cmds,
+        check_cmds,
+        mitigate_cmds,
+        policy_cmds,
+        registry_cmds,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.get("CHARTER_DEBUG")
     )
     try:
-        app(args=argv, standalone_mode=False)
+        # outside standalone mode click returns the code of a `typer.Exit` instead of raising
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            return code
     except CharterError as exc:
         if debug:
             err_console.print_exception()

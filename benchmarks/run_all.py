@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     table.add_column("result")
     table.add_column("seconds", justify="right")
     for name, code, seconds in results:
-        table.add_row(name, "[green]ok[/]" if code == 0 else f"[red]exit {code}[/]", f"{seconds:.0f}")
+        table.add_row(
+            name, "[green]ok[/]" if code == 0 else f"[red]exit {code}[/]", f"{seconds:.0f}"
+        )
     console.print(table)
     return 0 if all(code == 0 for _, code, _ in results) else 1
 

@@ -185,7 +185,7 @@ class GroupMetrics:
         plain = {k: v.tolist() for k, v in values.items()}
         out = []
         for g, key in enumerate(self.keys):
-            reasons = {name: found[g] for name, found in why.items() if found[g] is not None}
+            reasons = {name: cause for name, found in why.items() if (cause := found[g])}
             out.append(
                 GroupRow(
                     label=self.labels[g],

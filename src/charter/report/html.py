@@ -103,7 +103,7 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
             low=threshold.min,
             high=threshold.max,
             ci=ci,
-            passed=finding.verdict is Verdict.PASS,
+            state=_verdict_class(finding),
             label=finding.metric or finding.check,
         )
         if svg:
@@ -121,7 +121,9 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         view["generic"]["groups"] = groups
     importances = _importances(details.get("importances"))
     if importances:
-        svg = plots.importance_bars(importances, highlight=sensitive)
+        protected = details.get("protected")
+        marked = [*sensitive, *(protected if isinstance(protected, list) else [])]
+        svg = plots.importance_bars(importances, highlight=marked)
         if svg:
             view["plots"].append(_markup(svg))
         view["importances"] = sorted(importances.items(), key=lambda kv: -abs(kv[1]))
@@ -193,7 +195,7 @@ def _reference_lines(
     if len(finite) < 2:
         return []
     ratio = details.get("aggregation") == "ratio" or "ratio" in finding.metric.lower()
-    ratio = ratio or finding.metric.lower() == "disparate_impact"
+    ratio = ratio or finding.metric.lower() in ("disparate_impact", "four_fifths_rule")
     method = details.get("method") or (
         "privileged" if "privileged_rates" in details else "between_groups"
     )
@@ -272,7 +274,9 @@ def format_number(value: Any, digits: int = 4) -> str:
             return f"{value:.{digits - 1}e}"
         if float(value).is_integer() and abs(value) >= 1000:
             return f"{int(value):,}"
-        return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}".rstrip("0")
+        if abs(value) >= 1:
+            return f"{value:.{digits}g}"
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".") or "0"
     return str(value)
 
 

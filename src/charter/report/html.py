@@ -32,6 +32,8 @@ _DRAWN_KEYS = {
     "value",
 }
 _MAX_TABLE_ROWS = 200
+#: Sections whose metric is drawn against its bounds (data and privacy shares read better as text).
+_PLOTTED = {"performance", "fairness", "explainability", "monitoring"}
 #: Columns shown first in tables of records; the rest follow in name order, so a report
 #: rendered from evidence.json (whose keys are sorted) is identical to the original.
 _LEADING_COLUMNS = ("group", "feature", "column", "name", "key", "count")
@@ -97,7 +99,7 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         "generic": {k: details[k] for k in sorted(details) if k not in _DRAWN_KEYS},
     }
     ci = plots._pair(details.get("ci"))
-    if finding.value is not None and threshold is not None:
+    if finding.value is not None and threshold is not None and finding.section in _PLOTTED:
         svg = plots.metric_against_threshold(
             finding.value,
             low=threshold.min,

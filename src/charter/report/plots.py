@@ -43,7 +43,7 @@ _GROUP_META = {
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "charter"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     start = text.find("<svg")
     svg = text[start:] if start >= 0 else text
@@ -54,7 +54,7 @@ def _svg(fig: Figure) -> str:
 
 def _figure(width: float, height: float) -> tuple[Figure, Axes]:
     """A figure outside pyplot: no global state, no GUI backend, safe in threads."""
-    fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.subplots()
 
 

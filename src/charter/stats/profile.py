@@ -589,6 +589,12 @@ def _profile_series(
 ) -> ColumnProfile:
     rows = len(series)
     counts: CategoryCounts | None = None
+    if kind is None and (isinstance(series.dtype, nw.List | nw.Array)):
+        kind = ColumnKind.EMBEDDING
+    if kind is None and series.dtype == nw.Object:
+        non_null = series.drop_nulls()
+        if len(non_null) and isinstance(non_null.item(0), list | tuple | np.ndarray):
+            kind = ColumnKind.EMBEDDING
     if kind is None:
         if series.dtype.is_integer() or series.dtype.is_float() or series.dtype.is_temporal():
             counter: Callable[[], int] = lambda: rows - int(series.null_count())  # noqa: E731

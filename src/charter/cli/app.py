@@ -41,8 +41,8 @@ def _root(
 
 def _register_commands() -> None:
     # Each module adds its commands to `app` on import.
-    import charter.cli.check_cmds  # noqa: F401
-    from charter.cli import policy_cmds  # noqa: F401
+    from charter.cli import check_cmds, mitigate_cmds, policy_cmds  # noqa: F401
+    from charter.cli import audit_cmds, registry_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

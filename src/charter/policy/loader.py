@@ -52,6 +52,15 @@ def load_policy(path: str | Path, *, check_ids: bool = True) -> Policy:
     return policy_from_dict(merged, source=str(source), check_ids=check_ids)
 
 
+def read_policy_document(path: str | Path) -> dict[str, Any]:
+    """The merged mapping of the policy at ``path`` (``extends`` resolved, variables expanded).
+
+    :func:`policy_from_dict` of this mapping gives the same ``sha256`` as :func:`load_policy`,
+    which is how the registry stores a policy that re-validates to the hash evidence refers to.
+    """
+    return _load_merged(Path(path), chain=())
+
+
 def policy_from_dict(
     raw: dict[str, Any], *, source: str = "<policy>", check_ids: bool = True
 ) -> Policy:

@@ -20,8 +20,21 @@ from charter.evidence import Evidence, Finding, Verdict
 from charter.report import plots
 
 #: Detail keys the report draws itself; every other key is rendered generically.
-_DRAWN_KEYS = {"groups", "ci", "reason", "importances", "error", "group_metric"}
+_DRAWN_KEYS = {
+    "groups",
+    "ci",
+    "reason",
+    "importances",
+    "error",
+    "group_metric",
+    "metric_rates",
+    "metric",
+    "value",
+}
 _MAX_TABLE_ROWS = 200
+#: Columns shown first in tables of records; the rest follow in name order, so a report
+#: rendered from evidence.json (whose keys are sorted) is identical to the original.
+_LEADING_COLUMNS = ("group", "feature", "column", "name", "key", "count")
 
 
 @cache
@@ -81,7 +94,7 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         "error": details.get("error"),
         "plots": [],
         "groups_table": None,
-        "generic": {k: v for k, v in details.items() if k not in _DRAWN_KEYS},
+        "generic": {k: details[k] for k in sorted(details) if k not in _DRAWN_KEYS},
     }
     ci = plots._pair(details.get("ci"))
     if finding.value is not None and threshold is not None:
@@ -99,12 +112,11 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
     groups = details.get("groups")
     if isinstance(groups, list) and groups and all(isinstance(g, Mapping) for g in groups):
         metrics = _group_metrics(details, groups)
-        svg = plots.group_bars(
-            groups, metrics=metrics, reference_lines=_reference_lines(finding, groups, metrics)
-        )
+        lines = _reference_lines(finding, groups, metrics, details)
+        svg = plots.group_bars(groups, metrics=metrics, reference_lines=lines)
         if svg:
             view["plots"].append(_markup(svg))
-        view["groups_table"] = groups
+        view["groups_table"] = _groups_table(groups, metrics)
     elif groups is not None:
         view["generic"]["groups"] = groups
     importances = _importances(details.get("importances"))
@@ -119,8 +131,10 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
 
 
 def _group_metrics(details: Mapping[str, Any], groups: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The per-group metrics to draw: the finding's own group metric(s) if it names them."""
-    named = details.get("group_metric") or details.get("group_metrics")
+    """The per-group metrics to draw: those the finding names, else every one found."""
+    named = (
+        details.get("metric_rates") or details.get("group_metric") or details.get("group_metrics")
+    )
     found = plots.group_metric_names(groups)
     if isinstance(named, str):
         named = [named]
@@ -131,26 +145,80 @@ def _group_metrics(details: Mapping[str, Any], groups: Sequence[Mapping[str, Any
     return found
 
 
-def _reference_lines(
-    finding: Finding, groups: Sequence[Mapping[str, Any]], metrics: Sequence[str]
-) -> list[tuple[float, str]]:
-    """Where a between-groups bound falls on the per-group scale, for a single drawn metric.
+def _groups_table(
+    groups: Sequence[Mapping[str, Any]], metrics: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The per-group table: label, size, the drawn metrics, flags and undefined reasons."""
+    rows = []
+    for g in groups:
+        row: dict[str, Any] = {"group": g.get("group", g.get("key")), "count": g.get("count")}
+        for m in metrics:
+            value = g.get(m)
+            row[m] = math.nan if value is None else value
+        for flag in ("small", "excluded", "privileged"):
+            if g.get(flag):
+                row[flag] = True
+        undefined = g.get("undefined")
+        if isinstance(undefined, Mapping):
+            reasons = [f"{k}: {v}" for k, v in undefined.items() if k in metrics]
+            if reasons:
+                row["undefined"] = "; ".join(reasons)
+        rows.append(row)
+    return rows
 
-    A ``*_difference`` rule with ``max: d`` fails when a group sits more than ``d`` above the
-    lowest group; a ``*_ratio`` rule with ``min: r`` fails when a group sits below ``r`` times
-    the highest one. Drawn as a dashed line so the offending bars stand out.
+
+def _reference_lines(
+    finding: Finding,
+    groups: Sequence[Mapping[str, Any]],
+    metrics: Sequence[str],
+    details: Mapping[str, Any] | None = None,
+) -> list[tuple[float, str]]:
+    """Where the rule's bounds fall on the per-group scale, for a single drawn metric.
+
+    * between groups (fairlearn's default): a ``*_difference`` rule with ``max: d`` fails when a
+      group sits more than ``d`` above the lowest group; a ``*_ratio`` rule with ``min: r``
+      fails when a group sits below ``r`` times the highest one;
+    * to overall: the bounds around the overall value;
+    * against a privileged group (AIF360): the bounds around the privileged group's rate.
+
+    Drawn as dashed lines so the offending bars stand out.
     """
-    if finding.threshold is None or len(metrics) != 1 or not finding.metric:
+    details = details or {}
+    bound = finding.threshold
+    if bound is None or len(metrics) != 1 or not finding.metric:
         return []
-    values = [plots._finite(g.get(metrics[0])) for g in groups]
+    metric = metrics[0]
+    values = [plots._finite(g.get(metric)) for g in groups]
     finite = [v for v in values if v is not None]
     if len(finite) < 2:
         return []
-    name = finding.metric.lower()
-    bound = finding.threshold
-    if "ratio" in name and bound.min is not None:
+    ratio = details.get("aggregation") == "ratio" or "ratio" in finding.metric.lower()
+    ratio = ratio or finding.metric.lower() == "disparate_impact"
+    method = details.get("method") or (
+        "privileged" if "privileged_rates" in details else "between_groups"
+    )
+    if method in ("to_overall", "privileged"):
+        source = (
+            details.get("overall") if method == "to_overall" else details.get("privileged_rates")
+        )
+        ref = plots._finite(source.get(metric)) if isinstance(source, Mapping) else None
+        if ref is None:
+            return []
+        name = "overall" if method == "to_overall" else "privileged"
+        lines = []
+        for b in (bound.min, bound.max):
+            if b is None:
+                continue
+            if ratio:
+                lines.append((ref * b, f"{name} × {b:g}"))
+            else:
+                lines.append((ref + b, f"{name} {'+' if b >= 0 else '−'} {abs(b):g}"))
+        if method == "to_overall" and not ratio and bound.max is not None and bound.min is None:
+            lines.append((ref - bound.max, f"{name} − {bound.max:g}"))
+        return [(y, label) for y, label in lines if y >= 0]
+    if ratio and bound.min is not None:
         return [(max(finite) * bound.min, f"highest × {bound.min:g}")]
-    if "difference" in name and bound.max is not None and bound.min in (None, -bound.max):
+    if not ratio and bound.max is not None and bound.min in (None, -bound.max):
         return [(min(finite) + bound.max, f"lowest + {bound.max:g}")]
     return []
 
@@ -217,7 +285,7 @@ def render_generic(value: Any, depth: int = 0) -> Markup:
             return _pre(value)
         items = "".join(
             f"<dt>{escape(str(k))}</dt><dd>{render_generic(v, depth + 1)}</dd>"
-            for k, v in value.items()
+            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
         )
         return Markup(f'<dl class="generic">{items}</dl>')
     if isinstance(value, list | tuple):
@@ -236,10 +304,9 @@ def render_generic(value: Any, depth: int = 0) -> Markup:
 
 
 def _records_table(records: Sequence[Mapping[str, Any]], depth: int) -> Markup:
-    columns: dict[str, None] = {}
-    for record in records:
-        for key in record:
-            columns.setdefault(str(key), None)
+    found = {str(key) for record in records for key in record}
+    first = [c for c in _LEADING_COLUMNS if c in found]
+    columns = [*first, *sorted(found - set(first))]
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     rows = []
     for record in records[:_MAX_TABLE_ROWS]:

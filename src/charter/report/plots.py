@@ -25,7 +25,19 @@ MUTED_COLOUR = "#90a4ae"
 PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4e342e")
 
 #: Keys of a group record that are not metrics.
-_GROUP_META = {"group", "key", "count", "weight", "size", "n", "small", "excluded", "reason"}
+_GROUP_META = {
+    "group",
+    "key",
+    "count",
+    "weight",
+    "size",
+    "n",
+    "small",
+    "excluded",
+    "privileged",
+    "reason",
+    "undefined",
+}
 
 
 def _svg(fig: Figure) -> str:
@@ -35,6 +47,7 @@ def _svg(fig: Figure) -> str:
     text = buffer.getvalue()
     start = text.find("<svg")
     svg = text[start:] if start >= 0 else text
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
     # scale with the page: drop fixed width/height, keep the viewBox
     return re.sub(r'\s(width|height)="[0-9.]+pt"', "", svg, count=2)
 
@@ -53,7 +66,7 @@ def _finite(value: Any) -> float | None:
 
 
 def group_metric_names(groups: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Names of the numeric per-group metrics present in group records, in first-seen order."""
+    """Names of the numeric per-group metrics present in group records, in name order."""
     names: dict[str, None] = {}
     for record in groups:
         for key, value in record.items():
@@ -61,7 +74,7 @@ def group_metric_names(groups: Sequence[Mapping[str, Any]]) -> list[str]:
                 continue
             if _finite(value) is not None or (isinstance(value, float) and math.isnan(value)):
                 names.setdefault(key, None)
-    return list(names)
+    return sorted(names)
 
 
 def _group_ci(record: Mapping[str, Any], metric: str) -> tuple[float, float] | None:
@@ -148,6 +161,8 @@ def group_bars(
     )
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_ylim(bottom=0)
+    if n_metrics == 1:
+        ax.set_ylabel(names[0].replace("_", " "), fontsize=8)
     if n_metrics > 1 or title:
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if title:

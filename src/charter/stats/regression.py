@@ -61,6 +61,9 @@ class RegressionMoments:
         Weighted sum of squared residuals ``(y - y_pred)^2``.
     sae
         Weighted sum of absolute residuals.
+    y_min, y_max
+        Smallest and largest target per group: R² is undefined exactly when they are equal
+        (a rounding-level ``m2`` must not pass for a spread).
     """
 
     names: tuple[str, ...]
@@ -71,6 +74,8 @@ class RegressionMoments:
     m2: np.ndarray
     sse: np.ndarray
     sae: np.ndarray
+    y_min: np.ndarray
+    y_max: np.ndarray
 
     @classmethod
     def from_index(
@@ -115,6 +120,11 @@ class RegressionMoments:
             sq *= w
             ab *= w
         m2 = np.bincount(codes, dev, minlength=size)
+        y_min = np.full(size, np.inf)
+        y_max = np.full(size, -np.inf)
+        np.minimum.at(y_min, codes, y)
+        np.maximum.at(y_max, codes, y)
+        m2[y_min == y_max] = 0.0
         sse = np.bincount(codes, sq, minlength=size)
         sae = np.bincount(codes, ab, minlength=size)
         order = group_order(index.keys)
@@ -127,6 +137,8 @@ class RegressionMoments:
             m2[order],
             sse[order],
             sae[order],
+            y_min[order],
+            y_max[order],
         )
 
     @classmethod
@@ -141,6 +153,8 @@ class RegressionMoments:
         sum_y2: np.ndarray,
         sse: np.ndarray,
         sae: np.ndarray,
+        y_min: np.ndarray,
+        y_max: np.ndarray,
     ) -> RegressionMoments:
         """Build from plain weighted sums (as an engine's ``group_by`` returns them)."""
         order = group_order(keys)
@@ -148,6 +162,9 @@ class RegressionMoments:
         mean = np.zeros_like(weight)
         np.divide(np.asarray(sum_y, dtype=np.float64)[order], weight, out=mean, where=weight > 0)
         m2 = np.maximum(np.asarray(sum_y2, dtype=np.float64)[order] - weight * mean * mean, 0.0)
+        low = np.asarray(y_min, dtype=np.float64)[order]
+        high = np.asarray(y_max, dtype=np.float64)[order]
+        m2[low == high] = 0.0
         return cls(
             tuple(names),
             tuple(keys[i] for i in order),
@@ -157,6 +174,8 @@ class RegressionMoments:
             m2,
             np.asarray(sse, dtype=np.float64)[order],
             np.asarray(sae, dtype=np.float64)[order],
+            low,
+            high,
         )
 
     # -- algebra ----------------------------------------------------------------------------
@@ -175,18 +194,21 @@ class RegressionMoments:
         for m in (self, other):
             idx = np.array([position[k] for k in m.keys], dtype=np.int64)
             arrays = []
-            for name in ("weight", "rows", "mean", "m2", "sse", "sae"):
-                full = np.zeros(size, dtype=getattr(m, name).dtype)
+            for name in _FIELDS:
+                fill = {"y_min": np.inf, "y_max": -np.inf}.get(name, 0)
+                full = np.full(size, fill, dtype=getattr(m, name).dtype)
                 full[idx] = getattr(m, name)
                 arrays.append(full)
             parts.append(arrays)
-        (wa, na, ma, qa, sa, aa), (wb, nb, mb, qb, sb, ab) = parts
+        (wa, na, ma, qa, sa, aa, lo_a, hi_a), (wb, nb, mb, qb, sb, ab, lo_b, hi_b) = parts
         weight = wa + wb
         delta = mb - ma
         share = np.zeros(size)
         np.divide(wb, weight, out=share, where=weight > 0)
         mean = ma + delta * share
         m2 = qa + qb + delta * delta * wa * share
+        y_min, y_max = np.minimum(lo_a, lo_b), np.maximum(hi_a, hi_b)
+        m2[y_min == y_max] = 0.0
         order = group_order(keys)
         return RegressionMoments(
             self.names,
@@ -197,35 +219,30 @@ class RegressionMoments:
             m2[order],
             (sa + sb)[order],
             (aa + ab)[order],
+            y_min[order],
+            y_max[order],
         )
 
     __add__ = merge
 
     def overall(self) -> RegressionMoments:
         """All groups pooled into one group keyed :data:`~charter.stats.counts.OVERALL`."""
+        zero = np.zeros(1)
         out = RegressionMoments(
             (),
             (OVERALL,),
-            np.zeros(1),
+            zero,
             np.zeros(1, np.int64),
-            np.zeros(1),
-            np.zeros(1),
-            np.zeros(1),
-            np.zeros(1),
+            zero,
+            zero,
+            zero,
+            zero,
+            np.full(1, np.inf),
+            np.full(1, -np.inf),
         )
         for g in range(len(self.keys)):
-            out = out.merge(
-                RegressionMoments(
-                    (),
-                    (OVERALL,),
-                    self.weight[g : g + 1],
-                    self.rows[g : g + 1],
-                    self.mean[g : g + 1],
-                    self.m2[g : g + 1],
-                    self.sse[g : g + 1],
-                    self.sae[g : g + 1],
-                )
-            )
+            part = [getattr(self, name)[g : g + 1] for name in _FIELDS]
+            out = out.merge(RegressionMoments((), (OVERALL,), *part))
         return out
 
     def __len__(self) -> int:
@@ -264,10 +281,7 @@ class RegressionMoments:
         return {
             "names": list(self.names),
             "keys": [list(k) for k in self.keys],
-            **{
-                name: getattr(self, name).tolist()
-                for name in ("weight", "rows", "mean", "m2", "sse", "sae")
-            },
+            **{name: getattr(self, name).tolist() for name in _FIELDS},
         }
 
     @classmethod
@@ -282,7 +296,12 @@ class RegressionMoments:
             np.asarray(data["m2"], dtype=np.float64),
             np.asarray(data["sse"], dtype=np.float64),
             np.asarray(data["sae"], dtype=np.float64),
+            np.asarray(data["y_min"], dtype=np.float64),
+            np.asarray(data["y_max"], dtype=np.float64),
         )
+
+
+_FIELDS = ("weight", "rows", "mean", "m2", "sse", "sae", "y_min", "y_max")
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -365,10 +384,13 @@ def _moments_lazy(
         (w * r * r).alias("__sse"),
         (w * r.abs()).alias("__sae"),
         (y.is_null() | r.is_null()).cast(nw.Int64).alias("__null"),
+        y.alias("__y"),
     )
     aggs = [
         nw.len().alias("__rows"),
         *(nw.col(c).sum() for c in ("__w", "__wy", "__wy2", "__sse", "__sae", "__null")),
+        nw.col("__y").min().alias("__ymin"),
+        nw.col("__y").max().alias("__ymax"),
     ]
     if names:
         grouped = keyed.group_by(*[f"__k{i}" for i in range(len(names))], drop_null_keys=False).agg(
@@ -396,4 +418,6 @@ def _moments_lazy(
         sum_y2=np.asarray(table["__wy2"], dtype=np.float64),
         sse=np.asarray(table["__sse"], dtype=np.float64),
         sae=np.asarray(table["__sae"], dtype=np.float64),
+        y_min=np.asarray(table["__ymin"], dtype=np.float64),
+        y_max=np.asarray(table["__ymax"], dtype=np.float64),
     )

@@ -1,0 +1,1 @@
+from registry_support import database_url, team  # noqa: F401

@@ -1,0 +1,342 @@
+"""Fixtures shared by the registry, audit and card tests.
+
+Every registry test runs on SQLite and, when CHARTER_TEST_DATABASE_URL names a PostgreSQL
+server, on PostgreSQL too — in a schema of its own, so xdist workers never collide. Models are
+real scikit-learn estimators saved with skops; evidence bundles are built with
+charter.evidence the way the gate builds them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from charter.evidence import (
+    Evidence,
+    Finding,
+    Fingerprint,
+    Severity,
+    Threshold,
+    Verdict,
+    fingerprint_file,
+)
+from charter.policy import load_policy
+from charter.registry import Actor, Registry, Role
+
+
+def _root_conftest() -> Any:
+    """tests/conftest.py, loaded by path (every test folder has a module named conftest)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "conftest.py"
+    spec = importlib.util.spec_from_file_location("charter_tests_root_conftest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+skip_or_fail = _root_conftest().skip_or_fail
+
+PG_ENV = "CHARTER_TEST_DATABASE_URL"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+MODEL_NAME = "credit-risk"
+
+
+def postgres_base_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        skip_or_fail(f"{PG_ENV} is not set: no PostgreSQL to run the registry tests against")
+    assert url is not None
+    return url
+
+
+def with_search_path(url: str, schema: str) -> str:
+    parsed = make_url(url)
+    query = dict(parsed.query)
+    query["options"] = f"-csearch_path={schema}"
+    return parsed.set(query=query).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test: a SQLite file, or a PostgreSQL schema."""
+    backend = request.param
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.db'}"
+        return
+    base = postgres_base_url()
+    schema = f"charter_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # server down
+        admin.dispose()
+        skip_or_fail(f"PostgreSQL at {PG_ENV} is not reachable: {exc}")
+    try:
+        yield with_search_path(base, schema)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Team:
+    """A registry with one user per role (plus a second approver and engineer)."""
+
+    registry: Registry
+    url: str
+    store: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)
+
+    def __getitem__(self, username: str) -> Actor:
+        return self.actors[username]
+
+    def env(self, username: str) -> dict[str, str]:
+        """Environment for a subprocess acting as ``username`` on this registry."""
+        env = dict(os.environ)
+        env.update(
+            CHARTER_DATABASE_URL=self.url,
+            CHARTER_ARTIFACT_STORE=str(self.store),
+            CHARTER_TOKEN=self.tokens[username],
+        )
+        return env
+
+
+#: username -> roles of the standard team.
+TEAM = {
+    "ada": [Role.ADMIN],
+    "dora": [Role.DATA_SCIENTIST],
+    "eli": [Role.ML_ENGINEER],
+    "emma": [Role.ML_ENGINEER],
+    "ann": [Role.APPROVER],
+    "arno": [Role.APPROVER],
+    "alma": [Role.APPROVER],
+    "otto": [Role.AUDITOR],
+    "mo": [Role.MONITOR],
+}
+
+
+@pytest.fixture
+def team(database_url: str, tmp_path: Path) -> Iterator[Team]:
+    store = tmp_path / "artifacts"
+    registry, token = Registry.initialize(database_url, admin="ada", artifact_store=str(store))
+    result = Team(registry=registry, url=database_url, store=store)
+    result.tokens["ada"] = token.token
+    result.actors["ada"] = registry.authenticate(token.token)
+    for username, roles in TEAM.items():
+        if username == "ada":
+            continue
+        issued = registry.add_user(username, roles, actor=result.actors["ada"])
+        result.tokens[username] = issued.token
+        result.actors[username] = registry.authenticate(issued.token)
+    yield result
+    registry.close()
+
+
+# ------------------------------------------------------------------ models and evidence
+POLICY_TEMPLATE: dict[str, Any] = {
+    "version": 1,
+    "model": {
+        "name": MODEL_NAME,
+        "owner": "credit-team",
+        "description": "Scores consumer credit applications for default risk.",
+        "intended_use": "Ranking applications for manual review by credit officers.",
+        "risk_tier": "high",
+    },
+    "data": {
+        "target": "default",
+        "sensitive": ["sex"],
+        "rules": [
+            {"id": "enough-rows", "check": "min_rows", "min": 100},
+            {"id": "few-nulls", "check": "null_fraction", "max": 0.05},
+        ],
+    },
+}
+
+
+def write_policy(
+    folder: Path,
+    *,
+    tier: str = "high",
+    required: int | None = None,
+    name: str = MODEL_NAME,
+    extra_rules: list[dict[str, Any]] | None = None,
+) -> Path:
+    document = yaml.safe_load(yaml.safe_dump(POLICY_TEMPLATE))
+    document["model"]["risk_tier"] = tier
+    document["model"]["name"] = name
+    if required is not None:
+        document["approvals"] = {"required": required}
+    if extra_rules:
+        document["data"]["rules"].extend(extra_rules)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "policy.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def training_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    income = rng.normal(50, 15, n)
+    debt = rng.normal(20, 8, n)
+    sex = rng.choice(["F", "M"], n)
+    default = (debt / income + rng.normal(0, 0.1, n) > 0.45).astype(int)
+    return pd.DataFrame({"income": income, "debt": debt, "sex": sex, "default": default})
+
+
+def save_model(folder: Path, *, seed: int = 0, name: str = "model.skops") -> Path:
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    frame = training_frame(seed=seed)
+    model = LogisticRegression(C=1.0 + seed).fit(frame[["income", "debt"]], frame["default"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    sio.dump(model, path)
+    return path
+
+
+def write_evidence(
+    folder: Path,
+    *,
+    policy_path: Path,
+    model_path: Path | None,
+    passed: bool = True,
+    name: str = MODEL_NAME,
+    null_fraction: float | None = None,
+    extra_findings: list[Finding] = (),  # type: ignore[assignment]
+    report: bool = True,
+) -> Path:
+    """An evidence bundle for ``policy_path``'s rules, the way the gate writes one."""
+    policy = load_policy(policy_path)
+    nulls = null_fraction if null_fraction is not None else (0.01 if passed else 0.20)
+    findings = [
+        Finding(
+            rule_id="enough-rows",
+            check="min_rows",
+            section="data",
+            verdict=Verdict.PASS,
+            message="400 rows",
+            metric="rows",
+            value=400.0,
+            threshold=Threshold(min=100),
+            controls=("eu-ai-act:art-10.3",),
+        ),
+        Finding(
+            rule_id="few-nulls",
+            check="null_fraction",
+            section="data",
+            verdict=Verdict.PASS if nulls <= 0.05 else Verdict.FAIL,
+            severity=Severity.BLOCK,
+            message=f"largest null fraction {nulls:.2f}",
+            metric="null_fraction",
+            value=nulls,
+            threshold=Threshold(max=0.05),
+            controls=("eu-ai-act:art-10.3", "nist-ai-rmf:measure-2.1"),
+        ),
+        *extra_findings,
+    ]
+    inputs = {}
+    if model_path is not None:
+        inputs["model"] = fingerprint_file(model_path, kind="model")
+    evidence = Evidence(
+        model_name=name,
+        policy=Fingerprint(kind="policy", sha256=policy.sha256 or "", path=str(policy_path)),
+        inputs=inputs,
+        findings=tuple(findings),
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    evidence.write(folder / "evidence.json")
+    if report:
+        (folder / "report.html").write_text(
+            f"<html><body>{evidence.status}</body></html>", encoding="utf-8"
+        )
+    return folder
+
+
+@dataclass
+class Candidate:
+    """A model file with its policy and evidence, ready to register."""
+
+    model: Path
+    policy: Path
+    evidence: Path
+    train: Path
+
+
+def make_candidate(
+    folder: Path,
+    *,
+    passed: bool = True,
+    seed: int = 0,
+    tier: str = "high",
+    required: int | None = None,
+    name: str = MODEL_NAME,
+    extra_rules: list[dict[str, Any]] | None = None,
+    extra_findings: list[Finding] = (),  # type: ignore[assignment]
+) -> Candidate:
+    policy = write_policy(
+        folder / "policy", tier=tier, required=required, name=name, extra_rules=extra_rules
+    )
+    model = save_model(folder / "model", seed=seed)
+    evidence = write_evidence(
+        folder / "evidence",
+        policy_path=policy,
+        model_path=model,
+        passed=passed,
+        name=name,
+        extra_findings=extra_findings,
+    )
+    train = folder / "train.parquet"
+    training_frame(seed=seed).to_parquet(train)
+    return Candidate(model=model, policy=policy, evidence=evidence, train=train)
+
+
+def register(
+    team: Team, candidate: Candidate, *, as_user: str = "eli", name: str = MODEL_NAME, **kwargs: Any
+):
+    return team.registry.register(
+        name,
+        model=candidate.model,
+        evidence=candidate.evidence,
+        policy=candidate.policy,
+        train_data=candidate.train,
+        actor=team[as_user],
+        source_dir=candidate.model.parent,
+        **kwargs,
+    )
+
+
+def snapshot(team: Team) -> dict[str, Any]:
+    """Everything stored: every table's rows and the artifact store's files."""
+    from sqlalchemy import inspect
+
+    engine = team.registry.engine
+    out: dict[str, Any] = {}
+    with engine.connect() as connection:
+        for table in sorted(inspect(connection).get_table_names()):
+            if table.startswith("charter_"):
+                rows = connection.execute(text(f"SELECT * FROM {table}")).all()
+                out[table] = sorted(repr(tuple(r)) for r in rows)
+    files = (
+        sorted(str(p.relative_to(team.store)) for p in team.store.rglob("*") if p.is_file())
+        if team.store.exists()
+        else []
+    )
+    out["artifacts"] = files
+    return out

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from charter.checks.context import CheckContext
 from charter.checks.registry import check
@@ -99,7 +99,7 @@ class WindowFairnessParams(_Params):
     metric: str = "demographic_parity_difference"
     sensitive: list[str] | None = None
     privileged: dict[str, Any] | None = None
-    method: str = Field(default="between_groups", description="'between_groups' or 'to_overall'.")
+    method: Literal["between_groups", "to_overall"] = "between_groups"
 
 
 class WindowPerformanceParams(_Params):
@@ -218,9 +218,7 @@ def column_drift_check(ctx: CheckContext, rule: Rule, params: ColumnDriftParams)
         entry = _window_stub(w)
         if w.drift is not None and not w.reason:
             drifted = [
-                c
-                for c in w.drift.drifted_columns
-                if params.columns is None or c in params.columns
+                c for c in w.drift.drifted_columns if params.columns is None or c in params.columns
             ]
             entry["value"] = len(drifted)
             entry["drifted_columns"] = drifted
@@ -336,9 +334,11 @@ def _worse(result: Any, current: float) -> float:
 def embedding_drift_check(ctx: CheckContext, rule: Rule, params: EmbeddingDriftParams) -> Finding:
     """Embedding columns do not drift."""
     run = _run(ctx)
-    columns = params.columns or list(run.settings.embeddings) or [
-        n for n, c in run.reference.columns.items() if c.kind.value == "embedding"
-    ]
+    columns = (
+        params.columns
+        or list(run.settings.embeddings)
+        or [n for n, c in run.reference.columns.items() if c.kind.value == "embedding"]
+    )
     per_window, failing, worst = [], [], math.nan
     for w in run.windows:
         entry = _window_stub(w)

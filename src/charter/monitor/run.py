@@ -223,7 +223,7 @@ class MonitorRun:
                         seed=fair.seed,
                     )
                     result = NAMED_METRICS[params.metric](
-                        groups, params.method, "worst_case", privileged  # type: ignore[arg-type]
+                        groups, params.method, "worst_case", privileged
                     )
                     entry.update(_metric_entry(result))
             out.append(entry)
@@ -232,8 +232,11 @@ class MonitorRun:
     def performance_series(
         self, rule: Rule, params: WindowPerformanceParams
     ) -> list[dict[str, Any]]:
-        """The performance metric of ``params`` in every window, with an interval for the
-        metrics of thresholded predictions."""
+        """The performance metric of ``params`` in every window, with an interval.
+
+        Intervals (bootstrap over counts) are given for the metrics of thresholded
+        predictions: accuracy, balanced accuracy, precision, recall, F1.
+        """
         from charter.stats.bootstrap import bootstrap_interval
         from charter.stats.performance import evaluate, get_metric
 
@@ -651,7 +654,9 @@ def monitor(
     return MonitorResult(run, evidence)
 
 
-def _compared_columns(settings: MonitorSettings, reference: DataProfile, policy: Policy) -> list[str]:
+def _compared_columns(
+    settings: MonitorSettings, reference: DataProfile, policy: Policy
+) -> list[str]:
     if settings.columns is not None:
         unknown = [c for c in settings.columns if c not in reference.columns]
         if unknown:
@@ -669,17 +674,30 @@ def _judge_window(
     summary: WindowSummary, reference: DataProfile, settings: MonitorSettings, columns: list[str]
 ) -> WindowResult:
     rows = summary.rows
-    base = dict(
-        start=summary.start, end=summary.end, rows=rows, labelled_rows=summary.labelled_rows
-    )
-    if rows == 0:
-        return WindowResult(**base, summary=summary, drift=None, reason="no rows in this window")
-    if rows < settings.min_window_rows:
+
+    def result(
+        drift: DatasetDrift | None,
+        embeddings: dict[str, ColumnDrift] | None = None,
+        reason: str | None = None,
+    ) -> WindowResult:
         return WindowResult(
-            **base,
-            summary=summary,
-            drift=None,
-            reason=f"{rows} rows, fewer than monitoring.min_window_rows ({settings.min_window_rows})",
+            summary.start,
+            summary.end,
+            rows,
+            summary.labelled_rows,
+            summary,
+            drift,
+            embeddings or {},
+            reason,
+        )
+
+    if rows == 0:
+        return result(None, reason="no rows in this window")
+    if rows < settings.min_window_rows:
+        return result(
+            None,
+            reason=f"{rows} rows, fewer than monitoring.min_window_rows"
+            f" ({settings.min_window_rows})",
         )
     value_columns = [
         c
@@ -704,7 +722,7 @@ def _judge_window(
             embeddings[name] = embedding_drift(
                 ref, summary.profile.columns[name], method=how.method, threshold=how.threshold
             )
-    return WindowResult(**base, summary=summary, drift=drift, embeddings=embeddings)
+    return result(drift, embeddings)
 
 
 def _evaluate_rules(run: MonitorRun, rules: list[Rule]) -> list[Finding]:
@@ -729,7 +747,9 @@ def _evaluate_rules(run: MonitorRun, rules: list[Rule]) -> list[Finding]:
     return findings
 
 
-def _input_findings(summary: LogSummary, reference: DataProfile, columns: list[str]) -> list[Finding]:
+def _input_findings(
+    summary: LogSummary, reference: DataProfile, columns: list[str]
+) -> list[Finding]:
     """Findings about the log itself: missing columns, out-of-order or missing timestamps."""
     out = []
     if summary.missing_columns:
@@ -805,7 +825,7 @@ def _log_fingerprint(log: Any, summary: LogSummary) -> Fingerprint:
             kind="inference_log",
             sha256=digest,
             path=str(log),
-            size_bytes=sum(int(x["size"]) for x in listing),
+            size_bytes=sum(f.stat().st_size for f in files),
             rows=summary.rows,
             format="file-listing",
         )

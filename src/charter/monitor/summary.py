@@ -272,14 +272,25 @@ def summarize_log(
         log_files(log)
         if engine == "duckdb":
             return summarize_log(
-                scan_lazy(log), reference, window=size, timestamp=timestamp, columns=wanted,
-                labels=spec, since=since, until=until, progress=progress,
+                scan_lazy(log),
+                reference,
+                window=size,
+                timestamp=timestamp,
+                columns=wanted,
+                labels=spec,
+                since=since,
+                until=until,
+                progress=progress,
             )
         needed = _needed_columns(wanted, spec, timestamp)
         total: LogSummary | None = None
         done = 0
         for batch in iter_batches(
-            log, columns=needed, batch_rows=batch_rows, timestamp=timestamp, since=since,
+            log,
+            columns=needed,
+            batch_rows=batch_rows,
+            timestamp=timestamp,
+            since=since,
             until=until,
         ):
             part = _summarize_eager(batch, reference, size, timestamp, wanted, spec, since, until)
@@ -320,8 +331,7 @@ def _require_timestamp(frame: AnyFrame, timestamp: str) -> None:
 
         guess = did_you_mean(timestamp, names)
         raise DataError(
-            f"timestamp column '{timestamp}' is not in the log"
-            + (f" ({guess})" if guess else ""),
+            f"timestamp column '{timestamp}' is not in the log" + (f" ({guess})" if guess else ""),
             hint="name it with --timestamp or monitoring.timestamp_column in the policy",
         )
 
@@ -357,7 +367,9 @@ def _summarize_eager(
     codes[valid] = np.searchsorted(present, index[valid])
     groups = RowGroups(codes, int(present.size))
     columns = [c for c in wanted if c in names]
-    profiles = profile_against(frame, reference, columns=columns, groups=groups) if present.size else []
+    profiles = (
+        profile_against(frame, reference, columns=columns, groups=groups) if present.size else []
+    )
     starts = [size.start_of_index(int(i)) for i in present]
     label_parts = _eager_labels(frame, spec, codes, valid, int(present.size))
     windows = {}
@@ -451,8 +463,10 @@ def _threshold(scores: np.ndarray, spec: LabelSpec) -> np.ndarray:
     values = np.asarray(scores, dtype=np.float64)
     positive = values >= spec.threshold
     if spec.pos_label in (0, 1, True, False):
-        return positive.astype(np.int64) if spec.pos_label in (1, True) else (~positive).astype(
-            np.int64
+        return (
+            positive.astype(np.int64)
+            if spec.pos_label in (1, True)
+            else (~positive).astype(np.int64)
         )
     raise DataError(
         "predictions must come from a prediction column when pos_label is not 0 or 1",
@@ -499,6 +513,8 @@ def _select(stats: Any, idx: list[int]) -> Any:
         stats.m2[idx],
         stats.sse[idx],
         stats.sae[idx],
+        stats.y_min[idx],
+        stats.y_max[idx],
     )
 
 
@@ -596,14 +612,17 @@ def _lazy_labels(
     )
     if spec.score and spec.score in names:
         out["scores"] = score_counts(
-            spec.target, spec.score, sensitive_features=[WINDOW_KEY], data=keyed,
+            spec.target,
+            spec.score,
+            sensitive_features=[WINDOW_KEY],
+            data=keyed,
             pos_label=spec.pos_label,
         )
     return out
 
 
 def _lazy_parts_for(labelled: dict[str, Any], unit_start: Any) -> tuple[Any, Any, Any]:
-    parts = []
+    parts: list[Any] = []
     for name in ("counts", "scores", "regression"):
         stats = labelled.get(name)
         if stats is None:
@@ -620,7 +639,9 @@ def empty_window(reference: DataProfile, start: datetime, size: Window) -> Windo
     return WindowSummary(start, end, reference.empty_like(start=start, end=end))
 
 
-def window_range(summary: LogSummary, since: datetime | None, until: datetime | None) -> list[datetime]:
+def window_range(
+    summary: LogSummary, since: datetime | None, until: datetime | None
+) -> list[datetime]:
     """Every window start from ``since`` (or the first row) to ``until`` (or the last row)."""
     size = summary.window
     first = as_utc(since) if since is not None else summary.first
@@ -628,7 +649,7 @@ def window_range(summary: LogSummary, since: datetime | None, until: datetime | 
     if first is None or last is None:
         return []
     start = size.start_of(first)
-    out = []
+    out: list[datetime] = []
     while start <= last and len(out) < 100_000:
         out.append(start)
         start = start + size.length

@@ -219,7 +219,16 @@ class Approvals(_Strict):
     stages: list[str] = Field(default_factory=lambda: ["production"])
 
 
-_DRIFT_METHODS = ("auto", "ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "hellinger")
+_DRIFT_METHODS = (
+    "auto",
+    "ks",
+    "chisquare",
+    "z",
+    "wasserstein",
+    "jensenshannon",
+    "psi",
+    "hellinger",
+)
 _WINDOW = re.compile(r"^\s*[1-9]\d*\s*[mhdw]\s*$")
 
 

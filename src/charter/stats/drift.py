@@ -724,8 +724,8 @@ def _sturges_masses(
     else:
         n = ref.count + cur.count
     edges = np.histogram_bin_edges(np.array([lo, hi]), bins=_sturges_bins(n, hi - lo))
-    p, exact_p = _rebin(ref, edges)
-    q, exact_q = _rebin(cur, edges)
+    p, exact_p = rebin(ref, edges)
+    q, exact_q = rebin(cur, edges)
     return p / p.sum(), q / q.sum(), exact_p and exact_q
 
 
@@ -737,7 +737,7 @@ def _sturges_bins(n: int, span: float) -> int:
     return max(int(np.ceil(span / width)), 1)
 
 
-def _rebin(hist: NumericHistogram, edges: np.ndarray) -> tuple[np.ndarray, bool]:
+def rebin(hist: NumericHistogram, edges: np.ndarray) -> tuple[np.ndarray, bool]:
     """Mass of ``hist`` in each of numpy's histogram bins over ``edges``.
 
     Point cells go where ``numpy.histogram`` puts their value; interval cells are spread
@@ -794,7 +794,7 @@ def embedding_drift(
         raise ValueError(f"unknown embedding drift method '{method}'; use 'model' or 'mmd'")
     limit = EMBEDDING_THRESHOLDS[method] if threshold is None else threshold
     ref, cur = reference.embedding, current.embedding
-    base = {"reference_rows": reference.count, "current_rows": current.count}
+    n_ref, n_cur = reference.count, current.count
     if ref is None or cur is None or len(ref.vectors) < 2 or len(cur.vectors) < 2:
         return ColumnDrift(
             reference.name,
@@ -804,8 +804,9 @@ def embedding_drift(
             limit,
             False,
             False,
+            n_ref,
+            n_cur,
             reason="fewer than two vectors on one side",
-            **base,
         )
     if ref.dim != cur.dim:
         return ColumnDrift(
@@ -816,8 +817,9 @@ def embedding_drift(
             limit,
             False,
             False,
+            n_ref,
+            n_cur,
             reason=f"vectors have {cur.dim} dimensions now and {ref.dim} in the reference",
-            **base,
         )
     x = ref.vectors.astype(np.float64)
     y = cur.vectors.astype(np.float64)
@@ -830,8 +832,9 @@ def embedding_drift(
         float(limit),
         bool(score > limit),
         False,
+        n_ref,
+        n_cur,
         details={"method": method, "sample": [len(x), len(y)]},
-        **base,
     )
 
 

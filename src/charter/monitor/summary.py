@@ -534,17 +534,29 @@ def _summarize_lazy(
     names = column_names(frame)
     missing = _missing(wanted, names)
     ts = nw.col(timestamp)
-    no_ts = int(frame.select(ts.null_count().alias("n")).collect().item(0, 0))
-    data = frame.filter(~ts.is_null())
+    data = frame
+    condition = None
     if since is not None:
-        data = data.filter(ts >= _naive_if_needed(frame, timestamp, since))
+        condition = ts >= _naive_if_needed(frame, timestamp, since)
     if until is not None:
-        data = data.filter(ts < _naive_if_needed(frame, timestamp, until))
-    unit = size.engine_unit
-    key = ts.dt.truncate(unit)
+        upper = ts < _naive_if_needed(frame, timestamp, until)
+        condition = upper if condition is None else condition & upper
+    if condition is not None:
+        # Rows without a timestamp stay, to be counted as such (their key is null).
+        data = frame.filter(ts.is_null() | condition)
+    key = ts.dt.truncate(size.engine_unit)
     columns = [c for c in wanted if c in names]
-    per_unit = profile_against_lazy(data, reference, columns=columns, key=key)
-    bounds = data.select(ts.min().alias("lo"), ts.max().alias("hi")).collect().row(0)
+    stats: dict[Any, dict[str, Any]] = {}
+    per_unit = profile_against_lazy(
+        data,
+        reference,
+        columns=columns,
+        key=key,
+        row_aggregates=[ts.min().alias("__first"), ts.max().alias("__last")],
+        row_stats=stats,
+    )
+    no_ts = per_unit.pop(None).rows if None in per_unit else 0
+    stats.pop(None, None)
     labelled = _lazy_labels(data, spec, key, names)
     windows: dict[datetime, WindowSummary] = {}
     for unit_start, profile in per_unit.items():
@@ -557,15 +569,16 @@ def _summarize_lazy(
             *_lazy_parts_for(labelled, unit_start),
         )
         windows[start] = windows[start].merge(part) if start in windows else part
-    rows = sum(p.rows for p in per_unit.values())
+    firsts = [_as_datetime(r["__first"]) for r in stats.values() if r["__first"] is not None]
+    lasts = [_as_datetime(r["__last"]) for r in stats.values() if r["__last"] is not None]
     return LogSummary(
         size,
         dict(sorted(windows.items())),
-        rows=rows,
+        rows=sum(p.rows for p in per_unit.values()),
         rows_without_timestamp=no_ts,
         out_of_order=None,
-        first=_as_datetime(bounds[0]) if bounds[0] is not None else None,
-        last=_as_datetime(bounds[1]) if bounds[1] is not None else None,
+        first=min(firsts) if firsts else None,
+        last=max(lasts) if lasts else None,
         missing_columns=tuple(missing),
     )
 

@@ -1,23 +1,38 @@
-"""Data-quality checks: schema, completeness, ranges, categories, uniqueness, size.
+"""Data-quality checks: schema, completeness, ranges, categories, uniqueness, size, distribution.
 
-Every statistic is computed inside the frame's engine through narwhals expressions, one
-``select`` per check, so the same checks run on pandas, polars and lazy engines.
+Every statistic is computed inside the frame's engine through narwhals expressions — one
+``select`` (or one ``group_by``) per check — so the same checks run on pandas, polars and lazy
+engines (DuckDB, polars LazyFrame) without pulling the data into Python. A follow-up query runs
+only to list examples of what failed (unexpected categories, duplicated keys).
+
+Checks that count offending rows report the *share* of rows as their metric and hold it to the
+rule's ``max`` (default ``0``: any offending row fails), so ``max: 0.01`` tolerates 1 %.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 import narwhals as nw
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from charter.checks.context import CheckContext
 from charter.checks.registry import NoParams, check
-from charter.evidence import Finding
+from charter.evidence import Finding, Threshold, Verdict
 from charter.policy.schema import Rule
-from charter.stats.frames import num_rows
+from charter.stats.frames import AnyFrame, num_rows
 
 DATA_CONTROLS = ("eu-ai-act:art-10.3", "nist-ai-rmf:measure-2.1")
+
+#: Most unexpected values / duplicated keys listed in a finding's details.
+EXAMPLES = 10
+
+Bound = float | dt.datetime | dt.date
 
 
 class _Params(BaseModel):
@@ -30,6 +45,88 @@ class ColumnsParams(_Params):
     columns: list[str] = Field(default_factory=list)
 
 
+class KeyParams(_Params):
+    """Columns that together must identify each row."""
+
+    columns: list[str] = Field(min_length=1)
+
+
+class Bounds(_Params):
+    """Lower and upper bound of a value (either may be open)."""
+
+    min: Bound | None = None
+    max: Bound | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> Bounds:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        return self
+
+
+class QuantileBounds(Bounds):
+    """Bounds on the ``q``-quantile of a column."""
+
+    q: float = Field(ge=0.0, le=1.0)
+
+
+class RangeParams(_Params):
+    """Per column, the bounds every value must keep: ``{age: {min: 18, max: 100}}``."""
+
+    columns: dict[str, Bounds] = Field(min_length=1)
+
+
+class QuantileParams(_Params):
+    """Per column, one or several quantile bounds: ``{age: {q: 0.5, min: 30, max: 50}}``."""
+
+    columns: dict[str, list[QuantileBounds]] = Field(min_length=1)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+        return value
+
+
+class CategoriesParams(_Params):
+    """Per column, the values it may take: ``{sex: [F, M]}``. Nulls are not judged here."""
+
+    columns: dict[str, list[str | int | float | bool]] = Field(min_length=1)
+
+
+class DtypeKind(StrEnum):
+    """Kinds of column types a policy can require."""
+
+    NUMERIC = "numeric"
+    INTEGER = "integer"
+    FLOAT = "float"
+    STRING = "string"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+
+
+class DtypesParams(_Params):
+    """Per column, the kind(s) of type it must have: ``{age: integer, sex: [string, boolean]}``."""
+
+    columns: dict[str, list[DtypeKind]] = Field(min_length=1)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: v if isinstance(v, list) else [v] for k, v in value.items()}
+        return value
+
+
+class DuplicateParams(_Params):
+    """Columns compared to call two rows duplicates; empty means every column."""
+
+    columns: list[str] = Field(default_factory=list)
+
+
+# -- schema and size -----------------------------------------------------------------------------
 @check(
     "required_columns",
     section="data",
@@ -51,6 +148,59 @@ def required_columns(ctx: CheckContext, rule: Rule, params: ColumnsParams) -> Fi
 
 
 @check(
+    "dtypes",
+    section="data",
+    params=DtypesParams,
+    description="Each listed column has the expected kind of type (numeric, string, ...).",
+    controls=DATA_CONTROLS,
+)
+def dtypes(ctx: CheckContext, rule: Rule, params: DtypesParams) -> Finding:
+    """Each listed column has one of the expected kinds of type; read from the schema only."""
+    missing = _missing(ctx, params.columns)
+    if missing:
+        return _missing_finding(ctx, rule, missing)
+    schema = ctx.data.collect_schema()
+    columns: dict[str, Any] = {}
+    offending = []
+    for name, kinds in params.columns.items():
+        dtype = schema[name]
+        ok = any(_is_kind(dtype, kind) for kind in kinds)
+        columns[name] = {"expected": [k.value for k in kinds], "actual": str(dtype), "ok": ok}
+        if not ok:
+            offending.append(name)
+    if offending:
+        shown = "; ".join(
+            f"{c} is {columns[c]['actual']}, expected {' or '.join(columns[c]['expected'])}"
+            for c in offending
+        )
+        message = f"{len(offending)} column(s) of the wrong type: {shown}"
+    else:
+        message = f"all {len(columns)} columns have the expected type"
+    return ctx.finding(
+        rule,
+        passed=not offending,
+        message=message,
+        details={"columns": columns, "offending": offending},
+    )
+
+
+def _is_kind(dtype: Any, kind: DtypeKind) -> bool:
+    if kind is DtypeKind.NUMERIC:
+        return bool(dtype.is_numeric())
+    if kind is DtypeKind.INTEGER:
+        return bool(dtype.is_integer())
+    if kind is DtypeKind.FLOAT:
+        return bool(dtype.is_float())
+    if kind is DtypeKind.STRING:
+        return isinstance(dtype, nw.String)
+    if kind is DtypeKind.CATEGORICAL:
+        return isinstance(dtype, nw.Categorical | nw.Enum)
+    if kind is DtypeKind.BOOLEAN:
+        return isinstance(dtype, nw.Boolean)
+    return isinstance(dtype, nw.Datetime | nw.Date)
+
+
+@check(
     "min_rows",
     section="data",
     params=NoParams,
@@ -64,6 +214,7 @@ def min_rows(ctx: CheckContext, rule: Rule, params: NoParams) -> Finding:
     return ctx.finding(rule, value=float(rows), message=f"{rows} rows")
 
 
+# -- completeness --------------------------------------------------------------------------------
 @check(
     "null_fraction",
     section="data",
@@ -75,14 +226,9 @@ def min_rows(ctx: CheckContext, rule: Rule, params: NoParams) -> Finding:
 def null_fraction(ctx: CheckContext, rule: Rule, params: ColumnsParams) -> Finding:
     """The share of missing values in each listed column (or all columns) stays under ``max``."""
     columns = params.columns or ctx.columns
-    missing = [c for c in columns if c not in ctx.columns]
+    missing = _missing(ctx, columns)
     if missing:
-        return ctx.finding(
-            rule,
-            passed=False,
-            message=f"missing column(s): {', '.join(missing)}",
-            details={"missing": missing},
-        )
+        return _missing_finding(ctx, rule, missing)
     fractions = _null_fractions(ctx, columns)
     worst = max(fractions, key=lambda c: fractions[c]) if fractions else None
     value = fractions[worst] if worst is not None else 0.0
@@ -100,12 +246,393 @@ def null_fraction(ctx: CheckContext, rule: Rule, params: ColumnsParams) -> Findi
 
 
 def _null_fractions(ctx: CheckContext, columns: list[str]) -> dict[str, float]:
-    rows = num_rows(ctx.data)
+    row = _one_row(
+        ctx.data, [nw.len().alias("__rows")] + [nw.col(c).null_count().alias(c) for c in columns]
+    )
+    rows = int(row["__rows"])
     if rows == 0:
         return {c: 0.0 for c in columns}
-    exprs = [nw.col(c).null_count().alias(c) for c in columns]
-    result: Any = ctx.data.select(*exprs)
-    if isinstance(result, nw.LazyFrame):
-        result = result.collect()
-    row = result.row(0)
-    return {c: float(n) / rows for c, n in zip(columns, row, strict=True)}
+    return {c: float(row[c]) / rows for c in columns}
+
+
+# -- values --------------------------------------------------------------------------------------
+@check(
+    "value_range",
+    section="data",
+    params=RangeParams,
+    metric="out_of_range_share",
+    description="Values of each listed column lie within its min/max; share of offending rows.",
+    controls=DATA_CONTROLS,
+)
+def value_range(ctx: CheckContext, rule: Rule, params: RangeParams) -> Finding:
+    """Every value of each listed column lies within its bounds (nulls are not judged).
+
+    The metric is the largest share of rows outside the bounds over the listed columns; the
+    rule's ``max`` (default 0) bounds it.
+    """
+    missing = _missing(ctx, params.columns)
+    if missing:
+        return _missing_finding(ctx, rule, missing)
+    schema = ctx.data.collect_schema()
+    wrong = [c for c in params.columns if not (schema[c].is_numeric() or schema[c].is_temporal())]
+    if wrong:
+        return _wrong_type_finding(ctx, rule, wrong, schema, "numeric or date/time")
+    exprs: list[Any] = [nw.len().alias("__rows")]
+    for i, (name, bounds) in enumerate(params.columns.items()):
+        col = nw.col(name)
+        lo, hi = (_literal(b, schema[name]) for b in (bounds.min, bounds.max))
+        outside = None
+        if lo is not None:
+            outside = col < lo
+        if hi is not None:
+            outside = (col > hi) if outside is None else (outside | (col > hi))
+        assert outside is not None
+        exprs += [
+            outside.sum().alias(f"__bad{i}"),
+            col.min().alias(f"__min{i}"),
+            col.max().alias(f"__max{i}"),
+        ]
+    row = _one_row(ctx.data, exprs)
+    rows = int(row["__rows"])
+    columns: dict[str, Any] = {}
+    for i, (name, bounds) in enumerate(params.columns.items()):
+        bad = int(row[f"__bad{i}"] or 0)
+        columns[name] = {
+            "min": _jsonable(bounds.min),
+            "max": _jsonable(bounds.max),
+            "observed_min": _jsonable(row[f"__min{i}"]),
+            "observed_max": _jsonable(row[f"__max{i}"]),
+            "offending_rows": bad,
+            "offending_share": bad / rows if rows else 0.0,
+        }
+    return _share_finding(ctx, rule, columns, rows, what="out of range")
+
+
+@check(
+    "allowed_categories",
+    section="data",
+    params=CategoriesParams,
+    metric="unexpected_category_share",
+    description="Each listed column takes only its allowed values; unexpected values with counts.",
+    controls=DATA_CONTROLS,
+)
+def allowed_categories(ctx: CheckContext, rule: Rule, params: CategoriesParams) -> Finding:
+    """Each listed column takes only the allowed values (nulls are not judged).
+
+    The metric is the largest share of rows holding an unexpected value; the rule's ``max``
+    (default 0) bounds it. Details list the most frequent unexpected values with their counts.
+    """
+    missing = _missing(ctx, params.columns)
+    if missing:
+        return _missing_finding(ctx, rule, missing)
+    schema = ctx.data.collect_schema()
+    unexpected_exprs = {
+        name: _unexpected(name, allowed, schema[name]) for name, allowed in params.columns.items()
+    }
+    exprs: list[Any] = [nw.len().alias("__rows")]
+    exprs += [e.sum().alias(f"__bad{i}") for i, e in enumerate(unexpected_exprs.values())]
+    row = _one_row(ctx.data, exprs)
+    rows = int(row["__rows"])
+    columns: dict[str, Any] = {}
+    for i, (name, allowed) in enumerate(params.columns.items()):
+        bad = int(row[f"__bad{i}"] or 0)
+        columns[name] = {
+            "allowed": [_jsonable(v) for v in allowed],
+            "unexpected": _top_values(ctx.data, name, unexpected_exprs[name]) if bad else {},
+            "offending_rows": bad,
+            "offending_share": bad / rows if rows else 0.0,
+        }
+    return _share_finding(ctx, rule, columns, rows, what="with unexpected values")
+
+
+def _unexpected(name: str, allowed: Sequence[Any], dtype: Any) -> Any:
+    col = nw.col(name)
+    values: list[Any] = list(allowed)
+    if isinstance(dtype, nw.String | nw.Categorical | nw.Enum):
+        if not isinstance(dtype, nw.String):
+            col = col.cast(nw.String)
+        values = [str(v) for v in allowed]
+    return ~col.is_in(values) & ~col.is_null()
+
+
+def _top_values(frame: AnyFrame, name: str, unexpected: Any) -> dict[str, int]:
+    # Count every value first, then keep the unexpected ones: one pass over the rows.
+    counted = (
+        frame.group_by(name)
+        .agg(nw.len().alias("__n"))
+        .filter(unexpected)
+        .sort(["__n", name], descending=[True, False], nulls_last=True)
+        .head(EXAMPLES)
+    )
+    rows = _collect(counted).rows()
+    return {str(_jsonable(value)): int(n) for value, n in rows}
+
+
+@check(
+    "unique",
+    section="data",
+    params=KeyParams,
+    metric="duplicate_key_share",
+    description="The listed columns together identify each row (no duplicated key).",
+    controls=DATA_CONTROLS,
+)
+def unique(ctx: CheckContext, rule: Rule, params: KeyParams) -> Finding:
+    """The listed columns together identify each row; nulls count as a key value.
+
+    The metric is the share of rows whose key repeats an earlier row's; the rule's ``max``
+    (default 0) bounds it. Details list the most repeated keys.
+    """
+    missing = _missing(ctx, params.columns)
+    if missing:
+        return _missing_finding(ctx, rule, missing)
+    stats = _duplicates(ctx.data, params.columns)
+    key = ", ".join(params.columns)
+    message = (
+        f"{stats['duplicated_rows']} of {stats['rows']} rows repeat a key ({key})"
+        if stats["duplicated_rows"]
+        else f"({key}) identifies all {stats['rows']} rows"
+    )
+    return ctx.finding(
+        rule,
+        value=stats["share"],
+        threshold=rule.threshold or Threshold(max=0.0),
+        message=message,
+        details={"columns": params.columns, **stats},
+    )
+
+
+@check(
+    "duplicate_rows",
+    section="data",
+    params=DuplicateParams,
+    metric="duplicate_row_share",
+    description="The share of rows that duplicate an earlier row stays under `max`.",
+    controls=DATA_CONTROLS,
+)
+def duplicate_rows(ctx: CheckContext, rule: Rule, params: DuplicateParams) -> Finding:
+    """The share of rows repeating an earlier row (on all or listed columns) stays under ``max``.
+
+    A row counts as a duplicate when an earlier row has the same values (pandas'
+    ``DataFrame.duplicated(keep="first")``); the rule's ``max`` (default 0) bounds the share.
+    """
+    columns = params.columns or ctx.columns
+    missing = _missing(ctx, columns)
+    if missing:
+        return _missing_finding(ctx, rule, missing)
+    stats = _duplicates(ctx.data, columns, examples=False)
+    return ctx.finding(
+        rule,
+        value=stats["share"],
+        threshold=rule.threshold or Threshold(max=0.0),
+        message=f"{stats['duplicated_rows']} of {stats['rows']} rows are duplicates"
+        f" ({stats['share']:.2%})",
+        details={"columns": columns if params.columns else "all", **stats},
+    )
+
+
+def _duplicates(frame: AnyFrame, columns: list[str], *, examples: bool = True) -> dict[str, Any]:
+    groups = frame.select(columns).group_by(columns).agg(nw.len().alias("__n"))
+    row = _one_row(groups, [nw.len().alias("distinct"), nw.col("__n").sum().alias("rows")])
+    distinct, rows = int(row["distinct"]), int(row["rows"] or 0)
+    duplicated = rows - distinct
+    stats: dict[str, Any] = {
+        "rows": rows,
+        "distinct": distinct,
+        "duplicated_rows": duplicated,
+        "share": duplicated / rows if rows else 0.0,
+    }
+    if examples:
+        top = _collect(
+            groups.filter(nw.col("__n") > 1)
+            .sort(["__n", *columns], descending=[True] + [False] * len(columns), nulls_last=True)
+            .head(EXAMPLES)
+        ).rows(named=True)
+        stats["examples"] = [
+            {"key": {c: _jsonable(r[c]) for c in columns}, "count": int(r["__n"])} for r in top
+        ]
+    return stats
+
+
+# -- distribution --------------------------------------------------------------------------------
+@check(
+    "mean_bounds",
+    section="data",
+    params=RangeParams,
+    description="The mean of each listed column lies within its min/max.",
+    controls=DATA_CONTROLS,
+)
+def mean_bounds(ctx: CheckContext, rule: Rule, params: RangeParams) -> Finding:
+    """The mean of each listed column (over its non-null values) lies within its bounds."""
+    missing = _missing(ctx, params.columns)
+    if missing:
+        return _missing_finding(ctx, rule, missing)
+    schema = ctx.data.collect_schema()
+    wrong = [c for c in params.columns if not schema[c].is_numeric()]
+    if wrong:
+        return _wrong_type_finding(ctx, rule, wrong, schema, "numeric")
+    row = _one_row(
+        ctx.data, [nw.col(c).mean().alias(f"__m{i}") for i, c in enumerate(params.columns)]
+    )
+    columns = {
+        name: _judge(_number(row[f"__m{i}"]), bounds, "mean")
+        for i, (name, bounds) in enumerate(params.columns.items())
+    }
+    return _bounds_finding(ctx, rule, columns, "mean")
+
+
+@check(
+    "quantile_bounds",
+    section="data",
+    params=QuantileParams,
+    description="The q-quantile of each listed column lies within its min/max.",
+    controls=DATA_CONTROLS,
+)
+def quantile_bounds(ctx: CheckContext, rule: Rule, params: QuantileParams) -> Finding:
+    """Each listed ``q``-quantile (linear interpolation, as numpy's default) lies within bounds."""
+    missing = _missing(ctx, params.columns)
+    if missing:
+        return _missing_finding(ctx, rule, missing)
+    schema = ctx.data.collect_schema()
+    wrong = [c for c in params.columns if not schema[c].is_numeric()]
+    if wrong:
+        return _wrong_type_finding(ctx, rule, wrong, schema, "numeric")
+    exprs = [
+        nw.col(name).quantile(b.q, interpolation="linear").alias(f"__q{i}_{j}")
+        for i, (name, bounds) in enumerate(params.columns.items())
+        for j, b in enumerate(bounds)
+    ]
+    row = _one_row(ctx.data, exprs)
+    columns: dict[str, Any] = {}
+    for i, (name, bounds) in enumerate(params.columns.items()):
+        columns[name] = [
+            {"q": b.q, **_judge(_number(row[f"__q{i}_{j}"]), b, "value")}
+            for j, b in enumerate(bounds)
+        ]
+    return _bounds_finding(ctx, rule, columns, "quantile")
+
+
+def _judge(value: float | None, bounds: Bounds, key: str) -> dict[str, Any]:
+    lo, hi = bounds.min, bounds.max
+    ok = (
+        value is not None
+        and (lo is None or value >= lo)  # type: ignore[operator]
+        and (hi is None or value <= hi)  # type: ignore[operator]
+    )
+    return {key: value, "min": _jsonable(lo), "max": _jsonable(hi), "ok": bool(ok)}
+
+
+def _bounds_finding(ctx: CheckContext, rule: Rule, columns: dict[str, Any], what: str) -> Finding:
+    offending = sorted(
+        name
+        for name, entry in columns.items()
+        if not all(e["ok"] for e in (entry if isinstance(entry, list) else [entry]))
+    )
+    if offending:
+        message = f"{what} out of bounds in {len(offending)} column(s): {', '.join(offending)}"
+    else:
+        message = f"{what} within bounds in all {len(columns)} column(s)"
+    return ctx.finding(
+        rule,
+        passed=not offending,
+        message=message,
+        details={"columns": columns, "offending": offending},
+    )
+
+
+# -- shared --------------------------------------------------------------------------------------
+def _share_finding(
+    ctx: CheckContext, rule: Rule, columns: dict[str, Any], rows: int, *, what: str
+) -> Finding:
+    bounds = rule.threshold or Threshold(max=0.0)
+    shares = {name: entry["offending_share"] for name, entry in columns.items()}
+    worst = max(shares, key=lambda c: shares[c])
+    offending = sorted(c for c, s in shares.items() if not bounds.admits(s))
+    if offending:
+        parts = ", ".join(f"{c} ({columns[c]['offending_rows']} rows)" for c in offending)
+        message = f"rows {what} in {parts} of {rows}"
+    else:
+        message = f"worst column {worst}: {shares[worst]:.2%} of {rows} rows {what}"
+    return ctx.finding(
+        rule,
+        value=shares[worst],
+        threshold=bounds,
+        message=message,
+        details={"columns": columns, "offending": offending, "rows": rows},
+    )
+
+
+def _missing(ctx: CheckContext, columns: Sequence[str] | Mapping[str, Any]) -> list[str]:
+    present = set(ctx.columns)
+    return [c for c in columns if c not in present]
+
+
+def _missing_finding(ctx: CheckContext, rule: Rule, missing: list[str]) -> Finding:
+    return ctx.finding(
+        rule,
+        passed=False,
+        message=f"missing column(s): {', '.join(missing)}",
+        details={"missing": missing},
+    )
+
+
+def _wrong_type_finding(
+    ctx: CheckContext, rule: Rule, wrong: list[str], schema: Any, needed: str
+) -> Finding:
+    shown = ", ".join(f"{c} ({schema[c]})" for c in wrong)
+    return ctx.finding(
+        rule,
+        verdict=Verdict.ERROR,
+        message=f"{rule.check} needs {needed} columns; not so: {shown}",
+        details={
+            "reason": f"column(s) of type not {needed}",
+            "columns": {c: str(schema[c]) for c in wrong},
+            "hint": "cast the column(s) or remove them from the rule's params",
+        },
+    )
+
+
+def _literal(bound: Bound | None, dtype: Any) -> Any:
+    """A bound as a literal comparable with a column of ``dtype`` in every backend."""
+    if (
+        isinstance(bound, dt.date)
+        and not isinstance(bound, dt.datetime)
+        and isinstance(dtype, nw.Datetime)
+    ):
+        return dt.datetime(bound.year, bound.month, bound.day)
+    return bound
+
+
+def _collect(frame: AnyFrame) -> nw.DataFrame[Any]:
+    if isinstance(frame, nw.LazyFrame):
+        return frame.collect()
+    return frame
+
+
+def _one_row(frame: AnyFrame, exprs: Sequence[Any]) -> dict[str, Any]:
+    """Evaluate aggregate expressions in the frame's engine; one row as a dict."""
+    rows = _collect(frame.select(*exprs)).rows(named=True)
+    return dict(rows[0])
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _jsonable(value: Any) -> Any:
+    """A scalar from any engine as a JSON-able Python value (dates as ISO strings)."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

@@ -1,6 +1,7 @@
 """The ``charter`` command: a thin Typer layer over the library.
 
-Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`.
+Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`;
+command modules import the library inside the command functions, so `charter --help` stays fast.
 Errors derived from :class:`~charter.errors.CharterError` print their message and hint and exit
 with the error's code (2: could not run, 1: a blocking rule failed); anything else exits 2 with
 a short message, the traceback only with ``--debug``.
@@ -40,8 +41,14 @@ def _root(
 
 def _register_commands() -> None:
     # Each module adds its commands to `app` on import.
-    from charter.cli import policy_cmds  # noqa: F401
-    from charter.cli import audit_cmds, registry_cmds  # noqa: F401
+    from charter.cli import (  # noqa: F401
+        audit_cmds,
+        check_cmds,
+        mitigate_cmds,
+        monitor_cmds,
+        policy_cmds,
+        registry_cmds,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.get("CHARTER_DEBUG")
     )
     try:
-        app(args=argv, standalone_mode=False)
+        # outside standalone mode click returns the code of a `typer.Exit` instead of raising
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            return code
     except CharterError as exc:
         if debug:
             err_console.print_exception()

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from charter.checks.registry import available_checks
 from charter.cli.app import app, console
-from charter.policy import catalogue, load_policy
 
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -23,6 +21,8 @@ def validate(
     ),
 ) -> None:
     """Validate a policy: schema, extends, check ids and their params, control ids."""
+    from charter.policy import load_policy
+
     policy = load_policy(path)
     rules = policy.iter_rules()
     by_section: dict[str, int] = {}
@@ -42,6 +42,8 @@ def list_checks(
     section: Annotated[str | None, typer.Option(help="Only checks of this section.")] = None,
 ) -> None:
     """List the checks rules can use, built-in and from plugins."""
+    from charter.checks.registry import available_checks
+
     table = Table("check", "section", "metric", "params", "description")
     for spec in sorted(available_checks().values(), key=lambda s: (s.section, s.id)):
         if section and spec.section != section:
@@ -56,6 +58,8 @@ def list_controls(
     framework: Annotated[str | None, typer.Option(help="eu-ai-act, nist-ai-rmf or oecd.")] = None,
 ) -> None:
     """List the control catalogue that rules map to."""
+    from charter.policy import catalogue
+
     table = Table("control", "title", "evidence")
     for control in catalogue(framework):
         table.add_row(control.id, control.title, ", ".join(control.evidence))

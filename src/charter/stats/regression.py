@@ -1,0 +1,423 @@
+"""Mergeable moments of a regression model's errors, per group.
+
+MAE, RMSE and R² depend on the rows only through, per group: the total weight, the weighted
+mean of the target and the weighted sum of squared deviations from it (for R²'s denominator),
+and the weighted sums of absolute and squared residuals. :class:`RegressionMoments` holds
+those; it merges with Chan et al.'s parallel update, which keeps the squared deviations
+accurate where the textbook ``sum(y^2) - sum(y)^2 / n`` cancels catastrophically.
+
+Eager data is aggregated with a handful of ``numpy.bincount`` passes (two for the target's
+deviations, so they are centred exactly); lazy frames with one ``group_by(...).agg(...)`` of
+plain sums inside the engine, converted to centred moments afterwards (accurate while the
+target's mean is not huge relative to its spread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+
+from charter.errors import DataError
+from charter.stats.counts import (
+    OVERALL,
+    GroupIndex,
+    GroupKey,
+    _normal,
+    eager_group_index,
+    group_label,
+    group_order,
+)
+from charter.stats.frames import (
+    AnyFrame,
+    ColumnLike,
+    is_lazy,
+    require_columns,
+    resolve_column,
+    to_frame,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionMoments:
+    """Per-group moments of targets and residuals.
+
+    Attributes
+    ----------
+    names, keys
+        Sensitive columns and one key per group (Charter's group order).
+    weight
+        Sum of sample weights per group.
+    rows
+        Row count per group.
+    mean
+        Weighted mean of the target per group.
+    m2
+        Weighted sum of squared deviations of the target from ``mean``.
+    sse
+        Weighted sum of squared residuals ``(y - y_pred)^2``.
+    sae
+        Weighted sum of absolute residuals.
+    y_min, y_max
+        Smallest and largest target per group: R² is undefined exactly when they are equal
+        (a rounding-level ``m2`` must not pass for a spread).
+    """
+
+    names: tuple[str, ...]
+    keys: tuple[GroupKey, ...]
+    weight: np.ndarray
+    rows: np.ndarray
+    mean: np.ndarray
+    m2: np.ndarray
+    sse: np.ndarray
+    sae: np.ndarray
+    y_min: np.ndarray
+    y_max: np.ndarray
+
+    @classmethod
+    def from_index(
+        cls,
+        index: GroupIndex,
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> RegressionMoments:
+        """Aggregate targets and predictions per group of an eager :class:`GroupIndex`."""
+        n = len(index)
+        y = _finite(y_true, "y_true")
+        p = _finite(y_pred, "y_pred")
+        if y.shape[0] != n or p.shape[0] != n:
+            raise DataError(
+                f"lengths differ: {n} rows of groups, {y.shape[0]} of y_true, {p.shape[0]} of"
+                " y_pred",
+                hint="pass one target, one prediction and one group value per row",
+            )
+        size = index.size
+        codes = index.codes
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if w.shape[0] != n or not np.isfinite(w).all() or (w < 0).any():
+                raise DataError(
+                    "sample_weight must have one finite, non-negative value per row",
+                    hint="drop or fix rows with NaN, infinite or negative weights",
+                )
+        rows = np.bincount(codes, minlength=size)
+        weight = rows.astype(np.float64) if w is None else np.bincount(codes, w, minlength=size)
+        wy = y if w is None else w * y
+        mean = np.zeros(size)
+        np.divide(np.bincount(codes, wy, minlength=size), weight, out=mean, where=weight > 0)
+        dev = y - mean[codes]
+        dev *= dev
+        r = y - p
+        sq = r * r
+        ab = np.abs(r)
+        if w is not None:
+            dev *= w
+            sq *= w
+            ab *= w
+        m2 = np.bincount(codes, dev, minlength=size)
+        y_min = np.full(size, np.inf)
+        y_max = np.full(size, -np.inf)
+        np.minimum.at(y_min, codes, y)
+        np.maximum.at(y_max, codes, y)
+        m2[y_min == y_max] = 0.0
+        sse = np.bincount(codes, sq, minlength=size)
+        sae = np.bincount(codes, ab, minlength=size)
+        order = group_order(index.keys)
+        return cls(
+            index.names,
+            tuple(index.keys[i] for i in order),
+            weight[order],
+            rows[order].astype(np.int64),
+            mean[order],
+            m2[order],
+            sse[order],
+            sae[order],
+            y_min[order],
+            y_max[order],
+        )
+
+    @classmethod
+    def from_sums(
+        cls,
+        names: Sequence[str],
+        keys: Sequence[GroupKey],
+        *,
+        weight: np.ndarray,
+        rows: np.ndarray,
+        sum_y: np.ndarray,
+        sum_y2: np.ndarray,
+        sse: np.ndarray,
+        sae: np.ndarray,
+        y_min: np.ndarray,
+        y_max: np.ndarray,
+    ) -> RegressionMoments:
+        """Build from plain weighted sums (as an engine's ``group_by`` returns them)."""
+        order = group_order(keys)
+        weight = np.asarray(weight, dtype=np.float64)[order]
+        mean = np.zeros_like(weight)
+        np.divide(np.asarray(sum_y, dtype=np.float64)[order], weight, out=mean, where=weight > 0)
+        m2 = np.maximum(np.asarray(sum_y2, dtype=np.float64)[order] - weight * mean * mean, 0.0)
+        low = np.asarray(y_min, dtype=np.float64)[order]
+        high = np.asarray(y_max, dtype=np.float64)[order]
+        m2[low == high] = 0.0
+        return cls(
+            tuple(names),
+            tuple(keys[i] for i in order),
+            weight,
+            np.asarray(rows, dtype=np.int64)[order],
+            mean,
+            m2,
+            np.asarray(sse, dtype=np.float64)[order],
+            np.asarray(sae, dtype=np.float64)[order],
+            low,
+            high,
+        )
+
+    # -- algebra ----------------------------------------------------------------------------
+    def merge(self, other: RegressionMoments) -> RegressionMoments:
+        """Combine with ``other`` (same sensitive columns) by Chan's parallel update."""
+        if self.names != other.names:
+            raise ValueError(f"cannot merge moments over {self.names} with {other.names}")
+        keys = list(self.keys)
+        position = {k: i for i, k in enumerate(keys)}
+        for k in other.keys:
+            if k not in position:
+                position[k] = len(keys)
+                keys.append(k)
+        size = len(keys)
+        parts = []
+        for m in (self, other):
+            idx = np.array([position[k] for k in m.keys], dtype=np.int64)
+            arrays = []
+            for name in _FIELDS:
+                fill = {"y_min": np.inf, "y_max": -np.inf}.get(name, 0)
+                full = np.full(size, fill, dtype=getattr(m, name).dtype)
+                full[idx] = getattr(m, name)
+                arrays.append(full)
+            parts.append(arrays)
+        (wa, na, ma, qa, sa, aa, lo_a, hi_a), (wb, nb, mb, qb, sb, ab, lo_b, hi_b) = parts
+        weight = wa + wb
+        delta = mb - ma
+        share = np.zeros(size)
+        np.divide(wb, weight, out=share, where=weight > 0)
+        mean = ma + delta * share
+        m2 = qa + qb + delta * delta * wa * share
+        y_min, y_max = np.minimum(lo_a, lo_b), np.maximum(hi_a, hi_b)
+        m2[y_min == y_max] = 0.0
+        order = group_order(keys)
+        return RegressionMoments(
+            self.names,
+            tuple(keys[i] for i in order),
+            weight[order],
+            (na + nb)[order],
+            mean[order],
+            m2[order],
+            (sa + sb)[order],
+            (aa + ab)[order],
+            y_min[order],
+            y_max[order],
+        )
+
+    __add__ = merge
+
+    def overall(self) -> RegressionMoments:
+        """All groups pooled into one group keyed :data:`~charter.stats.counts.OVERALL`."""
+        zero = np.zeros(1)
+        out = RegressionMoments(
+            (),
+            (OVERALL,),
+            zero,
+            np.zeros(1, np.int64),
+            zero,
+            zero,
+            zero,
+            zero,
+            np.full(1, np.inf),
+            np.full(1, -np.inf),
+        )
+        for g in range(len(self.keys)):
+            part = [getattr(self, name)[g : g + 1] for name in _FIELDS]
+            out = out.merge(RegressionMoments((), (OVERALL,), *part))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def labels(self) -> list[str]:
+        """Readable label of each group."""
+        return [group_label(self.names, k) for k in self.keys]
+
+    # -- metrics per group ------------------------------------------------------------------
+    def mae(self) -> np.ndarray:
+        """Weighted mean absolute error per group (NaN for zero weight)."""
+        return _ratio(self.sae, self.weight)
+
+    def mse(self) -> np.ndarray:
+        """Weighted mean squared error per group."""
+        return _ratio(self.sse, self.weight)
+
+    def rmse(self) -> np.ndarray:
+        """Root of the weighted mean squared error per group."""
+        return np.sqrt(self.mse())
+
+    def r2(self) -> np.ndarray:
+        """Coefficient of determination per group; NaN when the target is constant.
+
+        scikit-learn returns 1.0 (perfect predictions) or 0.0 in that case
+        (``force_finite=True``); the ratio is really 0/0 or x/0, so Charter says undefined.
+        """
+        out = np.full(self.weight.shape, np.nan)
+        ok = self.m2 > 0
+        out[ok] = 1.0 - self.sse[ok] / self.m2[ok]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "names": list(self.names),
+            "keys": [list(k) for k in self.keys],
+            **{name: getattr(self, name).tolist() for name in _FIELDS},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RegressionMoments:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            tuple(data["names"]),
+            tuple(tuple(k) for k in data["keys"]),
+            np.asarray(data["weight"], dtype=np.float64),
+            np.asarray(data["rows"], dtype=np.int64),
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["m2"], dtype=np.float64),
+            np.asarray(data["sse"], dtype=np.float64),
+            np.asarray(data["sae"], dtype=np.float64),
+            np.asarray(data["y_min"], dtype=np.float64),
+            np.asarray(data["y_max"], dtype=np.float64),
+        )
+
+
+_FIELDS = ("weight", "rows", "mean", "m2", "sse", "sae", "y_min", "y_max")
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _finite(values: Any, role: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{role} must be numeric: {exc}", hint=f"convert {role} to numbers"
+        ) from exc
+    bad = int((~np.isfinite(arr)).sum())
+    if bad:
+        raise DataError(
+            f"{role} has {bad} missing or infinite values out of {arr.size}",
+            hint=f"drop or fill the rows without a finite {role}",
+        )
+    return arr
+
+
+def regression_moments(
+    y_true: ColumnLike,
+    y_pred: ColumnLike,
+    *,
+    sensitive_features: Any = None,
+    sample_weight: ColumnLike | None = None,
+    data: Any = None,
+) -> RegressionMoments:
+    """Regression moments per group, in one aggregation inside the data's engine.
+
+    Parameters
+    ----------
+    y_true, y_pred
+        Targets and predictions (column names in ``data`` or values).
+    sensitive_features, sample_weight, data
+        As in :func:`~charter.stats.counts.confusion_counts`.
+    """
+    frame = to_frame(data) if data is not None else None
+    if frame is not None and is_lazy(frame):
+        return _moments_lazy(frame, y_true, y_pred, sensitive_features, sample_weight)
+    y = resolve_column(frame, y_true, role="y_true")
+    p = resolve_column(frame, y_pred, role="y_pred")
+    w = (
+        None
+        if sample_weight is None
+        else resolve_column(frame, sample_weight, role="sample_weight")
+    )
+    index = eager_group_index(frame, sensitive_features, len(y))
+    return RegressionMoments.from_index(index, y, p, w)
+
+
+def _moments_lazy(
+    frame: AnyFrame,
+    y_true: ColumnLike,
+    y_pred: ColumnLike,
+    sensitive_features: Any,
+    sample_weight: ColumnLike | None,
+) -> RegressionMoments:
+    names = [] if sensitive_features is None else sensitive_features
+    names = [names] if isinstance(names, str) else list(names)
+    given = [y_true, y_pred, *([sample_weight] if sample_weight is not None else []), *names]
+    if not all(isinstance(v, str) for v in given):
+        raise DataError(
+            "with a lazy frame every column must be given by name",
+            hint="pass column names for y_true, y_pred, sensitive_features and sample_weight",
+        )
+    require_columns(frame, [str(v) for v in given], role="column")
+    y = nw.col(str(y_true)).cast(nw.Float64)
+    r = y - nw.col(str(y_pred)).cast(nw.Float64)
+    w = nw.col(str(sample_weight)).cast(nw.Float64) if sample_weight is not None else nw.lit(1.0)
+    keyed = frame.select(
+        *[nw.col(c).alias(f"__k{i}") for i, c in enumerate(names)],
+        w.alias("__w"),
+        (w * y).alias("__wy"),
+        (w * y * y).alias("__wy2"),
+        (w * r * r).alias("__sse"),
+        (w * r.abs()).alias("__sae"),
+        (y.is_null() | r.is_null()).cast(nw.Int64).alias("__null"),
+        y.alias("__y"),
+    )
+    aggs = [
+        nw.len().alias("__rows"),
+        *(nw.col(c).sum() for c in ("__w", "__wy", "__wy2", "__sse", "__sae", "__null")),
+        nw.col("__y").min().alias("__ymin"),
+        nw.col("__y").max().alias("__ymax"),
+    ]
+    if names:
+        grouped = keyed.group_by(*[f"__k{i}" for i in range(len(names))], drop_null_keys=False).agg(
+            *aggs
+        )
+    else:
+        grouped = keyed.select(*aggs)
+    assert isinstance(grouped, nw.LazyFrame)
+    table = grouped.collect().to_arrow().to_pydict()
+    if sum(int(v or 0) for v in table["__null"]):
+        raise DataError(
+            "y_true or y_pred has missing values", hint="drop or fill those rows before checking"
+        )
+    count = len(table["__rows"])
+    keys = [
+        tuple(_normal(table[f"__k{j}"][i]) for j in range(len(names))) if names else OVERALL
+        for i in range(count)
+    ]
+    return RegressionMoments.from_sums(
+        names,
+        keys,
+        weight=np.asarray(table["__w"], dtype=np.float64),
+        rows=np.asarray(table["__rows"], dtype=np.int64),
+        sum_y=np.asarray(table["__wy"], dtype=np.float64),
+        sum_y2=np.asarray(table["__wy2"], dtype=np.float64),
+        sse=np.asarray(table["__sse"], dtype=np.float64),
+        sae=np.asarray(table["__sae"], dtype=np.float64),
+        y_min=np.asarray(table["__ymin"], dtype=np.float64),
+        y_max=np.asarray(table["__ymax"], dtype=np.float64),
+    )

@@ -170,32 +170,14 @@ def _environment() -> dict[str, Any]:
     return environment_snapshot()
 
 
-def read_table(path: str | Path) -> Any:
-    """Read a data file into a polars DataFrame (for the reference profile)."""
-    import polars as pl
+def reference_profile(path: str | Path, **options: Any) -> dict[str, Any]:
+    """The monitoring reference profile of a training data file (Parquet or CSV).
 
-    source = Path(path)
-    suffix = source.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pl.read_parquet(source)
-    if suffix in (".arrow", ".feather", ".ipc"):
-        return pl.read_ipc(source)
-    if suffix in (".jsonl", ".ndjson"):
-        return pl.read_ndjson(source)
-    return pl.read_csv(source, separator="\t" if suffix == ".tsv" else ",")
-
-
-def reference_profile(path: str | Path, **options: Any) -> dict[str, Any] | None:
-    """The monitoring reference profile of a training data file, when monitoring is installed.
-
-    Calls :func:`charter.monitor.profile.build_profile` and returns its ``to_dict()``.
+    Profiled out of core by :func:`charter.monitor.profile.profile_file`; returns its
+    ``to_dict()``, which the monitor reads back with ``DataProfile.from_dict``.
     """
-    import importlib
+    from charter.monitor.profile import profile_file
 
-    try:
-        profiles = importlib.import_module("charter.monitor.profile")
-    except ImportError:
-        return None
-    profile = profiles.build_profile(read_table(path), **options)
+    profile = profile_file(path, **options)
     result: dict[str, Any] = profile.to_dict()
     return result

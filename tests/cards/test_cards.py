@@ -159,7 +159,7 @@ def test_per_group_results_match_the_data_with_intervals(team: Team, promoted: C
         group = row[0].split("=")[1]
         assert int(row[1]) == counts[group]
         assert float(row[2]) == pytest.approx(rates[group], rel=1e-3)
-        low, high = _wilson(int(round(rates[group] * counts[group])), int(counts[group]), 0.95)
+        low, high = _wilson(round(rates[group] * counts[group]), int(counts[group]), 0.95)
         shown = [float(v) for v in row[3].strip("[]").split(",")]
         assert shown == pytest.approx([low, high], rel=1e-3)
     low, high = parity.details["ci"]

@@ -170,14 +170,43 @@ def _environment() -> dict[str, Any]:
     return environment_snapshot()
 
 
-def reference_profile(path: str | Path, **options: Any) -> dict[str, Any]:
-    """The monitoring reference profile of a training data file (Parquet or CSV).
+#: Training files up to this size are profiled in memory (fast); larger ones out of core.
+IN_MEMORY_PROFILE_BYTES = 512 * 1024 * 1024
 
-    Profiled out of core by :func:`charter.monitor.profile.profile_file`; returns its
+
+def reference_profile(path: str | Path, **options: Any) -> dict[str, Any]:
+    """The monitoring reference profile of a training data file.
+
+    Built by the monitor's :func:`~charter.monitor.profile.build_profile` on the file read into
+    memory with polars, or, above :data:`IN_MEMORY_PROFILE_BYTES`, out of core by
+    :func:`~charter.monitor.profile.profile_file` (Parquet or CSV through DuckDB). Returns its
     ``to_dict()``, which the monitor reads back with ``DataProfile.from_dict``.
     """
-    from charter.monitor.profile import profile_file
+    from charter.monitor.profile import build_profile, profile_file
 
-    profile = profile_file(path, **options)
+    source = Path(path)
+    if source.stat().st_size > IN_MEMORY_PROFILE_BYTES:
+        profile = profile_file(source, **options)
+    else:
+        profile = build_profile(_read_table(source), **options)
     result: dict[str, Any] = profile.to_dict()
     return result
+
+
+def _read_table(source: Path) -> Any:
+    import polars as pl
+
+    suffix = source.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pl.read_parquet(source)
+        if suffix in (".arrow", ".feather", ".ipc"):
+            return pl.read_ipc(source)
+        if suffix in (".jsonl", ".ndjson"):
+            return pl.read_ndjson(source)
+        return pl.read_csv(source, separator="\t" if suffix == ".tsv" else ",")
+    except Exception as exc:
+        raise DataError(
+            f"cannot read {source} as a table: {exc}",
+            hint="check the file is a valid Parquet/CSV/Arrow/JSONL table",
+        ) from exc

@@ -45,6 +45,7 @@ def _register_commands() -> None:
         audit_cmds,
         check_cmds,
         mitigate_cmds,
+        monitor_cmds,
         policy_cmds,
         registry_cmds,
     )

@@ -219,19 +219,99 @@ class Approvals(_Strict):
     stages: list[str] = Field(default_factory=lambda: ["production"])
 
 
-class MonitoringSection(_Section):
-    """How production is watched (extended by the monitoring module)."""
+_DRIFT_METHODS = (
+    "auto",
+    "ks",
+    "chisquare",
+    "z",
+    "wasserstein",
+    "jensenshannon",
+    "psi",
+    "hellinger",
+)
+_WINDOW = re.compile(r"^\s*[1-9]\d*\s*[mhdw]\s*$")
 
-    window: str = "1d"
+
+def _check_drift_method(value: str | None) -> str | None:
+    if value is not None and value not in _DRIFT_METHODS:
+        raise ValueError(f"unknown drift method '{value}'; use one of {list(_DRIFT_METHODS)}")
+    return value
+
+
+class ColumnDriftSettings(_Strict):
+    """Drift settings of one monitored column."""
+
+    method: str | None = Field(default=None, description="A drift method, or 'auto'.")
+    threshold: float | None = None
+    kind: Literal["numerical", "categorical"] | None = Field(
+        default=None, description="Compare the column as this kind instead of the inferred one."
+    )
+
+    _method = field_validator("method")(_check_drift_method)
+
+
+class EmbeddingSettings(_Strict):
+    """How an embedding column is compared."""
+
+    method: Literal["model", "mmd"] = Field(
+        default="model",
+        description="'model': ROC AUC of a classifier telling reference from current (drift"
+        " above 0.55); 'mmd': maximum mean discrepancy (drift above 0.015).",
+    )
+    threshold: float | None = None
+
+
+class MonitoringSection(_Section):
+    """How production is watched: windows, drift methods and thresholds, actions.
+
+    Rules in ``monitoring.rules`` use the monitoring checks (``dataset_drift``,
+    ``column_drift``, ``prediction_drift``, ``embedding_drift``, ``new_categories``,
+    ``window_fairness``, ``window_performance``). Without rules, monitoring blocks on dataset
+    drift and prediction drift and warns on new categories; the fairness and performance rules
+    of the policy are then also evaluated in every window.
+    """
+
+    window: str = Field(default="1d", description="Window size: 15m, 1h, 6h, 1d, 7d, 1w.")
     reference: str = Field(default="training", description="'training' or a path to a file.")
-    columns: list[str] | None = None
+    timestamp_column: str | None = Field(
+        default=None, description="Time of each logged prediction; default data.timestamp_column."
+    )
+    columns: list[str] | None = Field(
+        default=None, description="Columns to compare; default every column of the reference."
+    )
     drift_method: str = "auto"
     drift_threshold: float | None = None
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
-    webhook: str | None = None
-    command: str | None = None
+    per_column: dict[str, ColumnDriftSettings] = Field(default_factory=dict)
+    embeddings: dict[str, EmbeddingSettings] = Field(default_factory=dict)
+    bins: int = Field(default=100, ge=2, le=10_000, description="Quantile bins of profiles.")
+    min_window_rows: int = Field(
+        default=1, ge=1, description="Windows with fewer rows are reported, not judged."
+    )
+    labels: str | None = Field(
+        default=None, description="File of delayed labels, joined to the log by data.id_column."
+    )
+    webhook: str | None = Field(default=None, description="URL receiving Slack-compatible JSON.")
+    webhook_on: Literal["violation", "always"] = "violation"
+    command: str | None = Field(
+        default=None, description="Command run on a violation (e.g. a retraining job)."
+    )
     mark_needs_review: bool = False
-    prometheus_textfile: str | None = None
+    prometheus_textfile: str | None = Field(
+        default=None, description="File for the node exporter's textfile collector."
+    )
+    prometheus_port: int | None = Field(
+        default=None, ge=1, le=65535, description="Serve /metrics on this port."
+    )
+
+    _method = field_validator("drift_method")(_check_drift_method)
+
+    @field_validator("window")
+    @classmethod
+    def _window_size(cls, value: str) -> str:
+        if not _WINDOW.match(value):
+            raise ValueError(f"'{value}' is not a window size; use e.g. 15m, 1h, 6h, 1d, 7d, 1w")
+        return value.strip()
 
 
 class Policy(_Strict):

@@ -39,6 +39,7 @@ from charter.errors import DataError
 from charter.stats.frames import column_names, is_lazy, require_columns, to_frame
 from charter.stats.histogram import (
     CHUNK_ROWS,
+    NEW_VALUES_CAP,
     CategoryCounts,
     Grid,
     NumericHistogram,
@@ -589,6 +590,12 @@ def _profile_series(
 ) -> ColumnProfile:
     rows = len(series)
     counts: CategoryCounts | None = None
+    if kind is None and (isinstance(series.dtype, nw.List | nw.Array)):
+        kind = ColumnKind.EMBEDDING
+    if kind is None and series.dtype == nw.Object:
+        non_null = series.drop_nulls()
+        if len(non_null) and isinstance(non_null.item(0), list | tuple | np.ndarray):
+            kind = ColumnKind.EMBEDDING
     if kind is None:
         if series.dtype.is_integer() or series.dtype.is_float() or series.dtype.is_temporal():
             counter: Callable[[], int] = lambda: rows - int(series.null_count())  # noqa: E731
@@ -940,45 +947,66 @@ def _atomic_histogram(value_counts: list[dict[str, Any]], rows: int) -> NumericH
     )
 
 
+#: Categorical columns with at most this many reference values are counted inside the shared
+#: histogram query (coded by a CASE chain); larger ones get a ``group_by`` of their own.
+MAX_CODED_CATEGORIES = 64
+_NEW_CODE = -2
+
+
 def lazy_histograms(
     frame: nw.LazyFrame[Any],
     grids: Mapping[str, tuple[Grid, float]],
     *,
     key: nw.Expr | None,
-) -> dict[tuple[Any, str], NumericHistogram]:
-    """Histograms of several numeric columns, per group key, in one engine query.
+    categories: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[tuple[Any, str], Any]:
+    """Histograms of numeric columns and codes of categorical ones, per group, in one query.
+
+    Every column contributes one ``group_by(group, column, cell)`` sub-query and the
+    sub-queries are concatenated, so the engine runs a single job (one scan per column).
 
     Parameters
     ----------
     frame
         The lazy frame.
     grids
-        Column name to ``(grid, shift)``; ``shift`` (e.g. the reference mean) keeps the sum of
-        squares well conditioned.
+        Numeric column name to ``(grid, shift)``; ``shift`` (e.g. the reference mean) keeps the
+        sum of squares well conditioned.
     key
         Expression of the group key (a truncated timestamp), or ``None`` for one group.
+    categories
+        Categorical column name to its reference values; a row's cell is the index of its value
+        (``-1`` null, ``-2`` a value the reference does not have).
 
     Returns
     -------
     dict
-        ``(key value, column)`` to histogram; the key value is ``None`` without ``key``. Null
-        counts include NaN and infinities.
+        ``(key value, column)`` to a :class:`NumericHistogram` (numeric columns; null counts
+        include NaN and infinities) or to ``(counts per value, new rows, nulls)`` (categorical
+        columns). The key value is ``None`` without ``key``.
     """
-    if not grids:
+    cats = dict(categories or {})
+    if not grids and not cats:
         return {}
     group = key.alias(_KEY) if key is not None else nw.lit(0).alias(_KEY)
+    names = [*grids, *cats]
     parts = []
-    names = list(grids)
     for i, name in enumerate(names):
-        grid, shift = grids[name]
-        fx = _finite_expr(name)
-        part = (
+        if name in grids:
+            grid, shift = grids[name]
+            fx = _finite_expr(name)
+            cell = cell_expression(name, grid)
+            x, d = fx, fx - shift
+        else:
+            cell = category_code_expression(name, cats[name])
+            x = d = nw.lit(0.0)
+        parts.append(
             frame.select(
                 group,
                 nw.lit(i).cast(nw.Int64).alias("__i"),
-                cell_expression(name, grid).cast(nw.Int64).alias("__c"),
-                fx.alias("__x"),
-                (fx - shift).alias("__d"),
+                cell.cast(nw.Int64).alias("__c"),
+                x.cast(nw.Float64).alias("__x"),
+                d.cast(nw.Float64).alias("__d"),
             )
             .with_columns((nw.col("__d") * nw.col("__d")).alias("__d2"))
             .group_by(_KEY, "__i", "__c", drop_null_keys=False)
@@ -990,15 +1018,26 @@ def lazy_histograms(
                 nw.col("__x").max().alias("__hi"),
             )
         )
-        parts.append(part)
     table = nw.concat(parts, how="vertical").collect().to_arrow()
     cols = {c: table.column(c).to_pylist() for c in table.column_names}
     acc: dict[tuple[Any, str], dict[str, Any]] = {}
     for r in range(table.num_rows):
         name = names[int(cols["__i"][r])]
         group_value = cols[_KEY][r] if key is not None else None
-        slot = acc.setdefault((group_value, name), _empty_cells(grids[name][0]))
         cell, n = int(cols["__c"][r]), int(cols["__n"][r])
+        if name in cats:
+            slot = acc.setdefault(
+                (group_value, name),
+                {"counts": np.zeros(len(cats[name]), dtype=np.int64), "new": 0, "nulls": 0},
+            )
+            if cell == -1:
+                slot["nulls"] += n
+            elif cell == _NEW_CODE:
+                slot["new"] += n
+            else:
+                slot["counts"][cell] += n
+            continue
+        slot = acc.setdefault((group_value, name), _empty_cells(grids[name][0]))
         if cell < 0:
             slot["nulls"] += n
             continue
@@ -1007,8 +1046,11 @@ def lazy_histograms(
         slot["q"] += float(cols["__q"][r] or 0.0)
         slot["lo"] = min(slot["lo"], float(cols["__lo"][r]))
         slot["hi"] = max(slot["hi"], float(cols["__hi"][r]))
-    out = {}
+    out: dict[tuple[Any, str], Any] = {}
     for (group_value, name), slot in acc.items():
+        if name in cats:
+            out[(group_value, name)] = (slot["counts"], slot["new"], slot["nulls"])
+            continue
         grid, shift = grids[name]
         n = int(slot["counts"].sum())
         mean = float(slot["sums"].sum() / n) if n else math.nan
@@ -1025,6 +1067,15 @@ def lazy_histograms(
             m2,
         )
     return out
+
+
+def category_code_expression(column: str, values: Sequence[Any]) -> nw.Expr:
+    """Index of each row's value among ``values`` (``-1`` for null, ``-2`` for another value)."""
+    x = nw.col(column)
+    expr: nw.Expr = nw.lit(_NEW_CODE)
+    for i in range(len(values) - 1, -1, -1):
+        expr = nw.when(x == values[i]).then(nw.lit(i)).otherwise(expr)
+    return nw.when(x.is_null()).then(nw.lit(-1)).otherwise(expr)
 
 
 def _empty_cells(grid: Grid) -> dict[str, Any]:
@@ -1044,8 +1095,14 @@ def profile_against_lazy(
     *,
     columns: Sequence[str] | None = None,
     key: nw.Expr | None = None,
+    row_aggregates: Sequence[nw.Expr] = (),
+    row_stats: dict[Any, dict[str, Any]] | None = None,
 ) -> dict[Any, DataProfile]:
     """Summarise a lazy frame over the grids of ``reference``, per value of ``key``.
+
+    Two engine jobs in the common case: one for row and null counts per group, one for every
+    histogram and category count (plus one per categorical column with more than
+    :data:`MAX_CODED_CATEGORIES` reference values, and one when new values must be named).
 
     Parameters
     ----------
@@ -1057,7 +1114,11 @@ def profile_against_lazy(
         Columns to summarise (default: the reference's columns present in ``frame``).
     key
         Group key expression (e.g. ``nw.col("ts").dt.truncate("1d")``); ``None``: one group,
-        returned under the key ``None``.
+        returned under the key ``None``. Rows whose key is null form the group ``None``.
+    row_aggregates
+        Extra aggregations per group (aliased), e.g. the first and last timestamp.
+    row_stats
+        When given, filled with the per-group row statistics (including ``row_aggregates``).
 
     Returns
     -------
@@ -1072,41 +1133,56 @@ def profile_against_lazy(
     names = [c for c in (columns or reference.columns) if c in present and c in reference.columns]
     group = key.alias(_KEY) if key is not None else nw.lit(0).alias(_KEY)
     keyed = data.with_columns(group)
-    row_stats = _collect(
+    stats_rows = _collect(
         keyed.group_by(_KEY, drop_null_keys=False).agg(
             nw.len().alias("__rows"),
             *[nw.col(n).null_count().alias(f"n{i}") for i, n in enumerate(names)],
+            *row_aggregates,
         )
     )
-    groups = {(r[_KEY] if key is not None else None): r for r in row_stats}
-    grids = {}
+    groups = {(r[_KEY] if key is not None else None): r for r in stats_rows}
+    if row_stats is not None:
+        row_stats.update(groups)
+    key_expr = nw.col(_KEY) if key is not None else None
+    grids: dict[str, tuple[Grid, float]] = {}
+    coded: dict[str, list[Any]] = {}
+    wide: list[str] = []
     for name in names:
         ref = reference.columns[name]
         if ref.kind is ColumnKind.NUMERICAL and ref.numeric is not None:
             shift = ref.numeric.mean if not math.isnan(ref.numeric.mean) else 0.0
             grids[name] = (ref.numeric.grid, shift)
-    hists = lazy_histograms(keyed, grids, key=nw.col(_KEY) if key is not None else None)
-    new_values = _lazy_new_values(
-        keyed, reference, [n for n in grids if grids[n][0].atomic], hists, key
-    )
-    cats: dict[tuple[Any, str], CategoryCounts] = {}
-    for name in names:
-        if reference.columns[name].kind is ColumnKind.CATEGORICAL:
-            result = _collect(
-                keyed.group_by(_KEY, name, drop_null_keys=False).agg(nw.len().alias("__n"))
-            )
-            per_group: dict[Any, list[tuple[Any, int]]] = {}
-            for r in result:
-                per_group.setdefault(r[_KEY] if key is not None else None, []).append(
-                    (r[name], int(r["__n"]))
-                )
-            for g, pairs in per_group.items():
-                cats[(g, name)] = CategoryCounts.from_pairs(pairs)
-        elif reference.columns[name].kind is ColumnKind.EMBEDDING:
+        elif ref.kind is ColumnKind.CATEGORICAL and ref.categories is not None:
+            if len(ref.categories.values) <= MAX_CODED_CATEGORIES:
+                coded[name] = list(ref.categories.values)
+            else:
+                wide.append(name)
+        elif ref.kind is ColumnKind.EMBEDDING:
             raise DataError(
                 f"embedding column '{name}' cannot be summarised inside a lazy engine",
                 hint="monitor embeddings from an eager frame or from Parquet batches",
             )
+    hists = lazy_histograms(keyed, grids, key=key_expr, categories=coded)
+    atomic = [n for n in grids if grids[n][0].atomic]
+    new_values = _lazy_new_values(keyed, reference, atomic, hists, key)
+    cats: dict[tuple[Any, str], CategoryCounts] = {}
+    for name in coded:
+        values = coded[name]
+        needs_names = any(
+            part[1] > 0 for (g, n), part in hists.items() if n == name and isinstance(part, tuple)
+        )
+        extra = _lazy_category_counts(keyed, name, key, only_new=values) if needs_names else {}
+        for (g, n), part in hists.items():
+            if n != name:
+                continue
+            counts, _, nulls = part
+            pairs = [(v, int(c)) for v, c in zip(values, counts.tolist(), strict=True) if c]
+            pairs += extra.get(g, [])
+            found = CategoryCounts.from_pairs(pairs)
+            cats[(g, name)] = CategoryCounts(found.values, found.counts, nulls)
+    for name in wide:
+        for g, pairs in _lazy_category_counts(keyed, name, key).items():
+            cats[(g, name)] = CategoryCounts.from_pairs(pairs)
     out: dict[Any, DataProfile] = {}
     for g, stats in groups.items():
         cols: dict[str, ColumnProfile] = {}
@@ -1115,18 +1191,18 @@ def profile_against_lazy(
             ref = reference.columns[name]
             nulls = int(stats[f"n{i}"])
             if name in grids:
-                hist = hists.get((g, name)) or NumericHistogram.empty(ref.numeric.grid)  # type: ignore[union-attr]
-                found = new_values.get((g, name), ())
+                hist = hists.get((g, name)) or NumericHistogram.empty(grids[name][0])
+                found_new = new_values.get((g, name), ())
                 hist = replace(
                     hist,
-                    new_values=tuple(found[:20]),
-                    new_values_overflow=len(found) > 20,
+                    new_values=tuple(found_new[:NEW_VALUES_CAP]),
+                    new_values_overflow=len(found_new) > NEW_VALUES_CAP,
                 )
                 cols[name] = ColumnProfile(
                     name, ref.kind, ref.dtype, rows, hist.nulls, numeric=hist
                 )
             elif ref.kind is ColumnKind.CATEGORICAL:
-                counts = cats.get((g, name), CategoryCounts())
+                counts = cats.get((g, name), CategoryCounts(nulls=nulls))
                 cols[name] = ColumnProfile(
                     name, ref.kind, ref.dtype, rows, counts.nulls, categories=counts
                 )
@@ -1136,17 +1212,37 @@ def profile_against_lazy(
     return out
 
 
+def _lazy_category_counts(
+    keyed: nw.LazyFrame[Any], name: str, key: nw.Expr | None, *, only_new: Sequence[Any] = ()
+) -> dict[Any, list[tuple[Any, int]]]:
+    """Value counts of one column per group (only values outside ``only_new`` if given)."""
+    frame = keyed
+    if only_new:
+        frame = frame.filter(~nw.col(name).is_in(list(only_new)) & ~nw.col(name).is_null())
+    result = _collect(frame.group_by(_KEY, name, drop_null_keys=False).agg(nw.len().alias("__n")))
+    per_group: dict[Any, list[tuple[Any, int]]] = {}
+    for r in result:
+        per_group.setdefault(r[_KEY] if key is not None else None, []).append(
+            (r[name], int(r["__n"]))
+        )
+    return per_group
+
+
 def _lazy_new_values(
     keyed: nw.LazyFrame[Any],
     reference: DataProfile,
     atomic: Sequence[str],
-    hists: Mapping[tuple[Any, str], NumericHistogram],
+    hists: Mapping[tuple[Any, str], Any],
     key: nw.Expr | None,
 ) -> dict[tuple[Any, str], tuple[float, ...]]:
     """Values off the atomic grids, for the columns and groups that have any."""
     out: dict[tuple[Any, str], tuple[float, ...]] = {}
     for name in atomic:
-        if not any(h.interval_counts().any() for (g, n), h in hists.items() if n == name):
+        if not any(
+            h.interval_counts().any()
+            for (_, n), h in hists.items()
+            if n == name and isinstance(h, NumericHistogram)
+        ):
             continue
         edges = reference.columns[name].numeric.grid.edges.tolist()  # type: ignore[union-attr]
         fx = _finite_expr(name)
@@ -1160,5 +1256,5 @@ def _lazy_new_values(
         for r in found:
             per.setdefault(r[_KEY] if key is not None else None, set()).add(float(r["__v"]))
         for g, values in per.items():
-            out[(g, name)] = tuple(sorted(values))[:21]
+            out[(g, name)] = tuple(sorted(values))[: NEW_VALUES_CAP + 1]
     return out

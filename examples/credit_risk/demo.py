@@ -185,6 +185,10 @@ CHAPTERS: list[Callable[[Demo], None]] = [
     chapter_mitigate,
 ]
 
+from registry_chapter import chapter_registry  # noqa: E402  (5 · registry)
+
+CHAPTERS.append(chapter_registry)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run every chapter in order and say where the reports are."""

@@ -18,7 +18,12 @@ DRIFT_DAY = 4  # the log drifts from 2024-03-04 on
 
 
 def credit_frame(
-    n: int, *, seed: int, shift: float = 0.0, unfair: bool = False, start: str = "2024-03-01",
+    n: int,
+    *,
+    seed: int,
+    shift: float = 0.0,
+    unfair: bool = False,
+    start: str = "2024-03-01",
     days: int = 1,
 ) -> pd.DataFrame:
     """Applications with a score; ``shift`` moves income, ``unfair`` lowers women's scores."""

@@ -392,7 +392,7 @@ def new_categories_check(ctx: CheckContext, rule: Rule, params: NewCategoriesPar
         found: dict[str, list[Any]] = {}
         if w.drift is not None:
             for c in w.drift.columns:
-                new = c.details.get("new_categories") or c.details.get("new_values")
+                new = c.details.get("new_categories")
                 if new and (params.columns is None or c.column in params.columns):
                     found[c.column] = new
         entry["value"] = sum(len(v) for v in found.values())

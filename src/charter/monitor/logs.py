@@ -77,6 +77,18 @@ def scan_lazy(path: str | Path, *, connection: Any = None) -> nw.LazyFrame[Any]:
     return nw.from_native(relation)
 
 
+def log_columns(path: str | Path) -> list[str]:
+    """Column names of a log on disk (read from the file metadata, not the rows)."""
+    import pyarrow.dataset as ds
+
+    files = log_files(path)
+    fmt = "parquet" if files[0].suffix.lower() in PARQUET else "csv"
+    try:
+        return list(ds.dataset([str(f) for f in files], format=fmt).schema.names)
+    except Exception as exc:
+        raise DataError(f"cannot read the log at {path}: {exc}", hint="check the files") from exc
+
+
 def iter_batches(
     path: str | Path,
     *,

@@ -458,7 +458,8 @@ def _describe(reference: ColumnProfile, current: ColumnProfile) -> dict[str, Any
         out["current_mean"] = _round(current.numeric.mean)
         out["reference_std"] = _round(reference.numeric.std)
         out["current_std"] = _round(current.numeric.std)
-        if reference.numeric.grid.atomic and current.numeric.new_values:
+        discrete = reference.numeric.point_counts().size * 2 <= reference.count
+        if reference.numeric.grid.atomic and discrete and current.numeric.new_values:
             out["new_values"] = list(current.numeric.new_values)
     return out
 

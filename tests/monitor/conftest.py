@@ -30,7 +30,7 @@ def credit_frame(
     rng = np.random.default_rng(seed)
     sex = rng.choice(["F", "M"], n)
     income = rng.lognormal(10.5 + shift, 0.4, n)
-    age = rng.integers(18, 80, n) + int(round(24 * shift))
+    age = rng.integers(18, 80, n) + round(24 * shift)
     region = rng.choice(["north", "south", "east", "west"], n, p=[0.4, 0.3, 0.2, 0.1])
     default = (rng.random(n) < 0.25).astype(int)
     score = 0.25 + 0.35 * (default - 0.25) + rng.normal(0, 0.12, n)

@@ -15,7 +15,7 @@ from tests.e2e.cli import run_charter
 from .conftest import POLICY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
-import registry_support as rs  # noqa: E402
+import registry_support as rs
 
 
 @pytest.fixture

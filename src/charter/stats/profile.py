@@ -1024,25 +1024,25 @@ def lazy_histograms(
     for r in range(table.num_rows):
         name = names[int(cols["__i"][r])]
         group_value = cols[_KEY][r] if key is not None else None
-        cell, n = int(cols["__c"][r]), int(cols["__n"][r])
+        code, n = int(cols["__c"][r]), int(cols["__n"][r])
         if name in cats:
             slot = acc.setdefault(
                 (group_value, name),
                 {"counts": np.zeros(len(cats[name]), dtype=np.int64), "new": 0, "nulls": 0},
             )
-            if cell == -1:
+            if code == -1:
                 slot["nulls"] += n
-            elif cell == _NEW_CODE:
+            elif code == _NEW_CODE:
                 slot["new"] += n
             else:
-                slot["counts"][cell] += n
+                slot["counts"][code] += n
             continue
         slot = acc.setdefault((group_value, name), _empty_cells(grids[name][0]))
-        if cell < 0:
+        if code < 0:
             slot["nulls"] += n
             continue
-        slot["counts"][cell] += n
-        slot["sums"][cell] += float(cols["__s"][r] or 0.0)
+        slot["counts"][code] += n
+        slot["sums"][code] += float(cols["__s"][r] or 0.0)
         slot["q"] += float(cols["__q"][r] or 0.0)
         slot["lo"] = min(slot["lo"], float(cols["__lo"][r]))
         slot["hi"] = max(slot["hi"], float(cols["__hi"][r]))

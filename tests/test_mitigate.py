@@ -131,7 +131,11 @@ def test_threshold_optimizer_wrapper_equals_fairlearn(biased) -> None:
 def test_exponentiated_gradient_wrapper_equals_fairlearn(biased) -> None:
     small = biased.iloc[:400]
     ours = RandomizedEnsembleClassifier(
-        LogisticRegression(solver="liblinear"), sensitive=["sex"], features=FEATURES, max_iter=8, random_state=2
+        LogisticRegression(solver="liblinear"),
+        sensitive=["sex"],
+        features=FEATURES,
+        max_iter=8,
+        random_state=2,
     ).fit(small, small["y"])
     theirs = ExponentiatedGradient(
         LogisticRegression(solver="liblinear"), constraints=DemographicParity(), max_iter=8

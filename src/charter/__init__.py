@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "load_policy": "charter.policy",
     "ConfusionCounts": "charter.stats.counts",
     "confusion_counts": "charter.stats.counts",
+    "GroupMetrics": "charter.stats.fairness",
+    "MetricResult": "charter.stats.results",
 }
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "Finding",
     "Fingerprint",
     "GateFailedError",
+    "GroupMetrics",
+    "MetricResult",
     "ModelLoadError",
     "Policy",
     "PolicyError",
@@ -76,6 +80,8 @@ if TYPE_CHECKING:
     from charter.gate import check
     from charter.policy import Policy, Rule, load_policy
     from charter.stats.counts import ConfusionCounts, confusion_counts
+    from charter.stats.fairness import GroupMetrics
+    from charter.stats.results import MetricResult
 
 
 assert set(__all__) == {"__version__", *_EXPORTS}, "keep __all__ and _EXPORTS in step"

@@ -24,6 +24,11 @@ data:
     - {id: rows, check: min_rows, min: 100, controls: [eu-ai-act:art-10.3]}
     - {id: nulls, check: null_fraction, max: 0.05}
 """
+FAIRNESS = """\
+fairness:
+  rules:
+    - {id: parity, check: demographic_parity_difference, max: 0.5, params: {bootstrap: 0}}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +48,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "model.pkl").write_bytes(pickle.dumps(model))
     (root / "policy.yaml").write_text(POLICY)
     (root / "strict.yaml").write_text(POLICY.replace("min: 100", "min: 1000000"))
+    (root / "fair.yaml").write_text(POLICY + FAIRNESS)
     frame.assign(repaid=frame["repaid"].astype(float).where(np.arange(n) % 9 != 0)).to_parquet(
         root / "nan-labels.parquet"
     )
@@ -108,8 +114,18 @@ def test_failing_blocking_rule_exits_1_and_csv_data_works(workspace: Path, tmp_p
         (["-d", "holdout.parquet", "-m", "corrupt.skops"], "cannot load the model", "save the"),
         (["-d", "holdout.parquet", "-m", "model.pkl"], "will not open it", "--trust-pickle"),
         (["-d", "missing.parquet"], "does not exist", "check the path"),
+        (["-d", "one-group.parquet", "-p", "fair.yaml"], "has a single group", "every group"),
     ],
-    ids=["missing-column", "nan-labels", "non-binary", "lengths", "corrupt", "pickle", "no-file"],
+    ids=[
+        "missing-column",
+        "nan-labels",
+        "non-binary",
+        "lengths",
+        "corrupt",
+        "pickle",
+        "no-file",
+        "one-group",
+    ],
 )
 def test_bad_input_exits_2_with_message_and_hint(workspace: Path, args, message, hint) -> None:
     result = run_charter("check", "-p", "policy.yaml", *args, "--out", "unused", cwd=workspace)

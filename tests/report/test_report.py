@@ -189,6 +189,8 @@ def test_markdown_has_one_row_per_finding_and_the_blocking_list() -> None:
         (12, "12"),
         (None, "–"),
         (1.23456, "1.235"),
+        (0.0, "0"),
+        (0.5, "0.5"),
     ],
 )
 def test_numbers_are_formatted_for_people(value, text) -> None:

@@ -349,16 +349,18 @@ def _unexpected(name: str, allowed: Sequence[Any], dtype: Any) -> Any:
     col = nw.col(name)
     values: list[Any] = list(allowed)
     if isinstance(dtype, nw.String | nw.Categorical | nw.Enum):
-        col = col.cast(nw.String)
+        if not isinstance(dtype, nw.String):
+            col = col.cast(nw.String)
         values = [str(v) for v in allowed]
     return ~col.is_in(values) & ~col.is_null()
 
 
 def _top_values(frame: AnyFrame, name: str, unexpected: Any) -> dict[str, int]:
+    # Count every value first, then keep the unexpected ones: one pass over the rows.
     counted = (
-        frame.filter(unexpected)
-        .group_by(name)
+        frame.group_by(name)
         .agg(nw.len().alias("__n"))
+        .filter(unexpected)
         .sort(["__n", name], descending=[True, False], nulls_last=True)
         .head(EXAMPLES)
     )

@@ -134,6 +134,7 @@ _CARD_NETWORK = r"^(4|5[1-5]|2[2-7]|3[47]|3[0689]|35|6)"
 _PHONE_GROUPED = r"^(\+\d{1,3}[ .\-]?)?(\(\d{1,5}\)[ .\-]?)?\d{1,5}([ .\-]\d{1,5}){1,5}$"
 _PHONE_INTERNATIONAL = r"^(\+|00)[1-9]\d{7,13}$"
 _PHONE_NATIONAL = r"^0\d{9,10}$"
+_PHONE_DIGITS = r"^\D*(\d\D*){8,15}$"  # E.164: at most 15 digits
 _DATE_LIKE = r"^(\d{4}[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4})$"
 _DECIMAL = r"^\d+\.\d+$"
 
@@ -251,8 +252,78 @@ def _card_valid(values: pa.Array) -> np.ndarray:
     return candidate & luhn_valid(pc.if_else(pa.array(candidate), digits, ""))
 
 
+#: Cheap whole-value shapes: only values of the shape go through a detector's full checks.
+_SHAPES = {
+    "us_ssn": _SSN,
+    "uk_nino": r"^[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d]$",
+    "es_dni": r"^[0-9XYZxyz]\d{7}-?[A-Za-z]$",
+    "fr_nir": r"^[12][ .\-]?\d{2}[ .\-]?\d{2}[ .\-]?(\d{2}|2[ABab])[ .\-]?\d{3}[ .\-]?\d{3}"
+    r"[ .\-]?\d{2}$",
+    "credit_card": _CARD_SHAPE,
+    "phone": r"^[+(0-9][0-9 ().\-]{6,23}$",
+}
+
+
+def _compact(values: pa.Array) -> pa.Array:
+    return pc.replace_substring(pc.utf8_upper(values), " ", "")
+
+
+def _full_checks(name: str, shaped: pa.Array) -> np.ndarray:
+    """A detector's full checks on values already of its shape."""
+    if name == "us_ssn":
+        return ~_matches(shaped, _SSN_NEVER_ISSUED)
+    if name == "uk_nino":
+        compact = _compact(shaped)
+        return _matches(compact, _NINO) & ~_matches(compact, _NINO_NOT_ALLOCATED)
+    if name == "es_dni":
+        return _dni_valid(_compact(shaped))
+    if name == "fr_nir":
+        return _nir_valid(_compact(shaped))
+    if name == "credit_card":
+        return _card_valid(shaped)
+    raise ValueError(f"no full checks for pattern {name!r}")
+
+
+def _phone(values: pa.Array, exclude: np.ndarray) -> np.ndarray:
+    """Phone numbers among ``values``, leaving out those ``exclude`` marks as more specific."""
+    shaped = _matches(values, _SHAPES["phone"]) & ~exclude
+    if not shaped.any():
+        return shaped
+    subset = values.filter(pa.array(shaped))
+    phone = (
+        _matches(subset, _PHONE_GROUPED)
+        | _matches(subset, _PHONE_INTERNATIONAL)
+        | _matches(subset, _PHONE_NATIONAL)
+    )
+    phone &= _matches(subset, _PHONE_DIGITS)
+    # Dates, decimals and SSN-shaped values (even unissued ones) are not phone numbers.
+    phone &= ~_matches(subset, _DATE_LIKE) & ~_matches(subset, _DECIMAL)
+    phone &= ~_matches(subset, _SSN)
+    shaped[shaped] = phone
+    return shaped
+
+
+def _detect(name: str, values: pa.Array) -> np.ndarray:
+    """Mask of ``values`` matching pattern ``name`` (shape on all values, checks on the few)."""
+    if name == "email":
+        return _matches(values, _EMAIL)
+    if name == "ipv4":
+        return _matches(values, _IPV4)
+    if name == "ipv6":
+        return _matches(values, _IPV6)
+    shaped = _matches(values, _SHAPES[name])
+    if not shaped.any():
+        return shaped
+    shaped[shaped] = _full_checks(name, values.filter(pa.array(shaped)))
+    return shaped
+
+
 def match_patterns(values: Any, patterns: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Which values match each value pattern (whole value, after trimming whitespace).
+
+    Each distinct value is examined once (Arrow dictionary encoding); each pattern first
+    tests a cheap shape on every distinct value and runs its full checks (check digits,
+    exclusions) only on values of that shape.
 
     Parameters
     ----------
@@ -267,37 +338,22 @@ def match_patterns(values: Any, patterns: Sequence[str] | None = None) -> dict[s
         One mask per pattern, aligned with ``values``. ``phone`` excludes values matched by
         any more specific pattern.
     """
-    strings = pc.utf8_trim_whitespace(_strings(values))
     wanted = list(patterns) if patterns is not None else list(VALUE_PATTERNS)
-    masks: dict[str, np.ndarray] = {}
-    compact = pc.replace_substring(pc.utf8_upper(strings), " ", "")
-    detectors = {
-        "email": lambda: _matches(strings, _EMAIL),
-        "us_ssn": lambda: _matches(strings, _SSN) & ~_matches(strings, _SSN_NEVER_ISSUED),
-        "uk_nino": lambda: _matches(compact, _NINO) & ~_matches(compact, _NINO_NOT_ALLOCATED),
-        "es_dni": lambda: _dni_valid(compact),
-        "fr_nir": lambda: _nir_valid(compact),
-        "credit_card": lambda: _card_valid(strings),
-        "ipv4": lambda: _matches(strings, _IPV4),
-        "ipv6": lambda: _matches(strings, _IPV6),
-    }
-    for name in wanted:
-        if name in detectors:
-            masks[name] = detectors[name]()
+    unknown = [p for p in wanted if p not in VALUE_PATTERNS]
+    if unknown:
+        raise ValueError(f"unknown PII pattern(s) {unknown}; known: {list(VALUE_PATTERNS)}")
+    strings = pc.utf8_trim_whitespace(_strings(values))
+    encoded = pc.dictionary_encode(strings)
+    distinct = encoded.dictionary
+    indices = encoded.indices
+    valid = np.asarray(indices.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    codes = np.asarray(pc.fill_null(indices, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    per_value = {name: _detect(name, distinct) for name in wanted if name != "phone"}
     if "phone" in wanted:
-        phone = (
-            _matches(strings, _PHONE_GROUPED)
-            | _matches(strings, _PHONE_INTERNATIONAL)
-            | _matches(strings, _PHONE_NATIONAL)
-        )
-        digits = pc.utf8_length(pc.replace_substring_regex(strings, r"\D", "")).to_numpy(
-            zero_copy_only=False
-        )
-        phone &= (digits >= 8) & (digits <= 15)
-        phone &= ~_matches(strings, _DATE_LIKE) & ~_matches(strings, _DECIMAL)
-        # A value of a more specific shape is not a phone number (even an unissued SSN).
-        phone &= ~_matches(strings, _SSN) & ~_matches(strings, _IPV4)
-        for other in ("credit_card", "fr_nir", "es_dni"):
-            phone &= ~masks[other] if other in masks else ~detectors[other]()
-        masks["phone"] = phone
-    return masks
+        exclude = np.zeros(len(distinct), dtype=bool)
+        for other in ("credit_card", "fr_nir", "es_dni", "ipv4"):
+            exclude |= per_value[other] if other in per_value else _detect(other, distinct)
+        per_value["phone"] = _phone(distinct, exclude)
+    if not len(distinct):
+        return {name: np.zeros(len(codes), dtype=bool) for name in wanted}
+    return {name: per_value[name][codes] & valid for name in wanted}

@@ -41,9 +41,14 @@ def _root(
 
 def _register_commands() -> None:
     # Each module adds its commands to `app` on import.
-    from charter.cli import check_cmds, mitigate_cmds, policy_cmds  # noqa: F401
-    from charter.cli import audit_cmds, registry_cmds  # noqa: F401
-    from charter.cli import monitor_cmds  # noqa: F401
+    from charter.cli import (  # noqa: F401
+        audit_cmds,
+        check_cmds,
+        mitigate_cmds,
+        monitor_cmds,
+        policy_cmds,
+        registry_cmds,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

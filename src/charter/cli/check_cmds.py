@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from charter.cli.app import app, console, err_console
 from charter.errors import CharterError, DataError
 from charter.evidence import Evidence, Finding, Verdict
 
+_TABLE_WIDTH = 120
 _VERDICT_STYLE = {
     Verdict.PASS: "[green]pass[/]",
     Verdict.FAIL: "[bold red]FAIL[/]",
@@ -114,10 +117,9 @@ def check_command(
 
 def print_summary(evidence: Evidence) -> None:
     """Print the findings table and the verdict line."""
-    table = Table(
-        "rule", "section", "metric", "value", "threshold", "verdict", title_justify="left"
-    )
-    table.columns[3].justify = "right"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("rule", "section", "metric", "value", "threshold", "verdict"):
+        table.add_column(name, no_wrap=True, justify="right" if name == "value" else "left")
     for finding in evidence.findings:
         table.add_row(
             finding.rule_id,
@@ -127,7 +129,17 @@ def print_summary(evidence: Evidence) -> None:
             finding.threshold.describe() if finding.threshold else "-",
             _verdict(finding),
         )
-    console.print(table)
+    # never crop a row: CI logs are read at 80 columns but keep long lines
+    if console.width >= _TABLE_WIDTH:
+        console.print(table)
+    else:
+        wide = Console(
+            file=console.file,
+            width=_TABLE_WIDTH,
+            force_terminal=console.is_terminal,
+            no_color=console.no_color,
+        )
+        wide.print(table, crop=False)
     counts = evidence.summary()
     line = (
         f"{counts['total']} rules: {counts['passed']} passed, {counts['failed']} failed,"

@@ -32,6 +32,8 @@ _DRAWN_KEYS = {
     "value",
 }
 _MAX_TABLE_ROWS = 200
+#: Sections whose metric is drawn against its bounds (data and privacy shares read better as text).
+_PLOTTED = {"performance", "fairness", "explainability", "monitoring"}
 #: Columns shown first in tables of records; the rest follow in name order, so a report
 #: rendered from evidence.json (whose keys are sorted) is identical to the original.
 _LEADING_COLUMNS = ("group", "feature", "column", "name", "key", "count")
@@ -97,13 +99,13 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         "generic": {k: details[k] for k in sorted(details) if k not in _DRAWN_KEYS},
     }
     ci = plots._pair(details.get("ci"))
-    if finding.value is not None and threshold is not None:
+    if finding.value is not None and threshold is not None and finding.section in _PLOTTED:
         svg = plots.metric_against_threshold(
             finding.value,
             low=threshold.min,
             high=threshold.max,
             ci=ci,
-            passed=finding.verdict is Verdict.PASS,
+            state=_verdict_class(finding),
             label=finding.metric or finding.check,
         )
         if svg:
@@ -121,7 +123,9 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         view["generic"]["groups"] = groups
     importances = _importances(details.get("importances"))
     if importances:
-        svg = plots.importance_bars(importances, highlight=sensitive)
+        protected = details.get("protected")
+        marked = [*sensitive, *(protected if isinstance(protected, list) else [])]
+        svg = plots.importance_bars(importances, highlight=marked)
         if svg:
             view["plots"].append(_markup(svg))
         view["importances"] = sorted(importances.items(), key=lambda kv: -abs(kv[1]))
@@ -193,7 +197,7 @@ def _reference_lines(
     if len(finite) < 2:
         return []
     ratio = details.get("aggregation") == "ratio" or "ratio" in finding.metric.lower()
-    ratio = ratio or finding.metric.lower() == "disparate_impact"
+    ratio = ratio or finding.metric.lower() in ("disparate_impact", "four_fifths_rule")
     method = details.get("method") or (
         "privileged" if "privileged_rates" in details else "between_groups"
     )
@@ -272,7 +276,9 @@ def format_number(value: Any, digits: int = 4) -> str:
             return f"{value:.{digits - 1}e}"
         if float(value).is_integer() and abs(value) >= 1000:
             return f"{int(value):,}"
-        return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}".rstrip("0")
+        if abs(value) >= 1:
+            return f"{value:.{digits}g}"
+        return f"{value:.{digits}f}".rstrip("0").rstrip(".") or "0"
     return str(value)
 
 

@@ -43,7 +43,7 @@ _GROUP_META = {
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "charter"}):
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     start = text.find("<svg")
     svg = text[start:] if start >= 0 else text
@@ -54,7 +54,7 @@ def _svg(fig: Figure) -> str:
 
 def _figure(width: float, height: float) -> tuple[Figure, Axes]:
     """A figure outside pyplot: no global state, no GUI backend, safe in threads."""
-    fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.subplots()
 
 
@@ -176,15 +176,20 @@ def metric_against_threshold(
     low: float | None,
     high: float | None,
     ci: tuple[float, float] | None,
-    passed: bool,
+    state: str,
     label: str,
 ) -> str | None:
-    """One horizontal bar: the rule's metric, its CI whisker, and its bounds as vertical lines."""
+    """One horizontal bar: the rule's metric, its CI whisker, and its bounds as vertical lines.
+
+    ``state`` (``pass``, ``fail``, ``warn``, ``skipped``) picks the bar's colour.
+    """
     number = _finite(value)
     if number is None:
         return None
     fig, ax = _figure(4.8, 0.95)
-    colour = PASS_COLOUR if passed else FAIL_COLOUR
+    colour = {"pass": PASS_COLOUR, "warn": WARN_COLOUR, "fail": FAIL_COLOUR}.get(
+        state, MUTED_COLOUR
+    )
     ax.barh([0], [number], color=colour, height=0.5)
     if ci is not None:
         ax.errorbar(

@@ -23,6 +23,8 @@ from typing import Any
 
 import narwhals as nw
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from charter.errors import DataError
 from charter.stats.frames import (
@@ -112,7 +114,7 @@ class GroupIndex:
         """
         if not columns:
             raise ValueError("GroupIndex.build needs at least one column; use overall()")
-        per_column = [factorize(col) for col in columns]
+        per_column = [_column_codes(col) for col in columns]
         n_rows = {len(codes) for codes, _ in per_column}
         if len(n_rows) != 1:
             raise DataError(
@@ -120,21 +122,22 @@ class GroupIndex:
                 + ", ".join(f"{n}={len(c)}" for n, (c, _) in zip(names, per_column, strict=True)),
                 hint="pass one value per row for every sensitive column",
             )
-        if len(per_column) == 1:
-            codes, uniques = per_column[0]
-            keys = tuple((u,) for u in uniques)
-            return cls(names=tuple(names), keys=keys, codes=codes)
         sizes = [len(u) for _, u in per_column]
         space = int(np.prod(sizes, dtype=np.float64))
-        combined = np.zeros(len(per_column[0][0]), dtype=np.int64)
-        for (codes, _), size in zip(per_column, sizes, strict=True):
-            combined *= size
-            combined += codes
-        if space <= _MAX_PRODUCT_SPACE:
+        combined = per_column[0][0]
+        if len(per_column) > 1:
+            combined = combined.astype(np.int64, copy=True)
+            for (codes, _), size in zip(per_column[1:], sizes[1:], strict=True):
+                combined *= size
+                combined += codes
+        if space <= max(_MAX_PRODUCT_SPACE, combined.shape[0]):
             present = np.flatnonzero(np.bincount(combined, minlength=space))
-            remap = np.full(space, -1, dtype=np.int64)
-            remap[present] = np.arange(len(present))
-            dense = remap[combined]
+            if present.shape[0] == space:
+                dense = combined  # every combination occurs: codes are dense already
+            else:
+                remap = np.full(space, -1, dtype=np.int64)
+                remap[present] = np.arange(len(present))
+                dense = remap[combined]
         else:
             present, dense = np.unique(combined, return_inverse=True)
         keys_list = []
@@ -144,7 +147,39 @@ class GroupIndex:
                 parts.append(uniques[flat % size])
                 flat //= size
             keys_list.append(tuple(reversed(parts)))
-        return cls(names=tuple(names), keys=tuple(keys_list), codes=dense.astype(np.int64))
+        return cls(
+            names=tuple(names), keys=tuple(keys_list), codes=dense.astype(np.int64, copy=False)
+        )
+
+
+def _column_codes(values: Any) -> tuple[np.ndarray, list[Any]]:
+    """Codes and distinct values of a sensitive column.
+
+    Dictionary-encoded Arrow data (polars ``Categorical``/``Enum``, Arrow dictionaries) keep
+    their own codes, which is free; everything else goes through :func:`factorize`. Unused
+    dictionary entries are harmless: :meth:`GroupIndex.build` drops empty groups.
+    """
+    native = values.to_native() if isinstance(values, nw.Series) else values
+    arrow = None
+    if isinstance(native, pa.DictionaryArray | pa.ChunkedArray):
+        arrow = native
+    elif type(native).__module__.startswith("polars") and str(
+        getattr(native, "dtype", "")
+    ).startswith(("Categorical", "Enum")):
+        arrow = native.to_arrow()
+    if arrow is not None and isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks() if arrow.num_chunks != 1 else arrow.chunk(0)
+    if not isinstance(arrow, pa.DictionaryArray):
+        return factorize(values)
+    uniques = [None if v is None else v for v in arrow.dictionary.to_pylist()]
+    if len(set(uniques)) != len(uniques) or None in uniques:
+        return factorize(values)
+    indices = arrow.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(uniques))
+        uniques.append(None)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, uniques
 
 
 def binary_labels(values: np.ndarray, *, pos_label: Any = 1, role: str = "y_true") -> np.ndarray:

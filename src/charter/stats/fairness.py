@@ -39,7 +39,14 @@ import numpy as np
 from charter.errors import CheckError, DataError
 from charter.stats.bootstrap import bootstrap_interval
 from charter.stats.counts import ConfusionCounts, GroupKey, confusion_counts
-from charter.stats.rates import RATES, STANDARD_RATES, Rate, get_rate, undefined_reason
+from charter.stats.rates import (
+    RATES,
+    STANDARD_RATES,
+    Rate,
+    get_rate,
+    undefined_reason,
+    undefined_reasons,
+)
 from charter.stats.results import GroupRow, MetricResult
 
 Method = Literal["between_groups", "to_overall"]
@@ -174,20 +181,18 @@ class GroupMetrics:
         values.update(extra)
         totals = w.sum(axis=(1, 2))
         rows = self.counts.group_rows
+        why = {r.name: undefined_reasons(r, w) for r in rates}
+        plain = {k: v.tolist() for k, v in values.items()}
         out = []
         for g, key in enumerate(self.keys):
-            reasons = {}
-            for r in rates:
-                reason = undefined_reason(r, w[g])
-                if reason is not None:
-                    reasons[r.name] = reason
+            reasons = {name: cause for name, found in why.items() if (cause := found[g])}
             out.append(
                 GroupRow(
                     label=self.labels[g],
                     key=dict(zip(self.names, key, strict=True)),
                     count=int(rows[g]),
                     weight=float(totals[g]),
-                    values={k: float(v[g]) for k, v in values.items()},
+                    values={k: v[g] for k, v in plain.items()},
                     reasons=reasons,
                     small=bool(self.small[g]),
                     excluded=not bool(self.included[g]),
@@ -242,13 +247,12 @@ class GroupMetrics:
 
     # -- reasons ----------------------------------------------------------------------------
     def _undefined_groups(self, rate: Rate) -> list[tuple[str, str]]:
-        w = self.counts.weighted
-        out = []
-        for g in np.flatnonzero(self.included):
-            reason = undefined_reason(rate, w[g])
-            if reason is not None:
-                out.append((self.labels[g], reason))
-        return out
+        found = undefined_reasons(rate, self.counts.weighted)
+        return [
+            (self.labels[g], why)
+            for g, why in enumerate(found)
+            if why is not None and self.included[g]
+        ]
 
     def _reason(self, rates: Sequence[Rate], method: str, aggregate: str) -> str | None:
         if not self.included.any():

@@ -153,6 +153,16 @@ def get_rate(name: str) -> Rate:
     return rate
 
 
+def undefined_reasons(rate: Rate, weighted: np.ndarray) -> list[str | None]:
+    """Why ``rate`` is undefined for each table of a ``(groups, 2, 2)`` array (vectorised)."""
+    _, den = rate.parts(weighted)
+    total = _cells(weighted, _ALL)
+    return [
+        None if d > 0 else (_NO_ROWS if t <= 0 else rate.undefined)
+        for d, t in zip(den.tolist(), total.tolist(), strict=True)
+    ]
+
+
 def undefined_reason(rate: Rate, weighted: np.ndarray) -> str | None:
     """Why ``rate`` is undefined for one 2x2 table, or ``None`` when it is defined."""
     _, den = rate.parts(weighted)

@@ -116,8 +116,13 @@ def iter_batches(
 
     files = log_files(path)
     fmt = "parquet" if files[0].suffix.lower() in PARQUET else "csv"
+    file_format: Any = fmt
+    if fmt == "parquet":
+        # No pre-buffering of whole row groups: memory stays about one batch.
+        options = ds.ParquetFragmentScanOptions(pre_buffer=False)
+        file_format = ds.ParquetFileFormat(default_fragment_scan_options=options)
     try:
-        dataset = ds.dataset([str(f) for f in files], format=fmt)
+        dataset = ds.dataset([str(f) for f in files], format=file_format)
     except Exception as exc:
         raise DataError(f"cannot read the log at {path}: {exc}", hint="check the files") from exc
     names = dataset.schema.names
@@ -131,7 +136,14 @@ def iter_batches(
         if until is not None:
             upper = field < _arrow_scalar(until, ts_type)
             condition = upper if condition is None else condition & upper
-    scanner = dataset.scanner(columns=wanted, filter=condition, batch_size=batch_rows)
+    # Little read-ahead: memory stays about two batches, whatever the log's size.
+    scanner = dataset.scanner(
+        columns=wanted,
+        filter=condition,
+        batch_size=batch_rows,
+        batch_readahead=0,
+        fragment_readahead=0,
+    )
     for batch in scanner.to_batches():
         if batch.num_rows:
             yield nw.from_native(pa.Table.from_batches([batch]), eager_only=True)

@@ -132,9 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     theirs, evidently_s = evidently_run(reference, current)
     table.add_row("Evidently DataDriftPreset", f"{evidently_s:.2f}", "1x")
     table.add_row(
-        "Charter profile + monitoring", f"{build + check:.3f}", f"{evidently_s / (build + check):.0f}x"
+        "Charter profile + monitoring",
+        f"{build + check:.3f}",
+        f"{evidently_s / (build + check):.0f}x",
     )
-    table.add_row("Charter monitoring (profile stored)", f"{check:.3f}", f"{evidently_s / check:.0f}x")
+    table.add_row(
+        "Charter monitoring (profile stored)", f"{check:.3f}", f"{evidently_s / check:.0f}x"
+    )
     console.print(table)
     disagreements = []
     worst: dict[str, list[float]] = {}
@@ -151,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     same = len(theirs) - len(disagreements)
     console.print(f"per-column verdicts equal to Evidently's: {same}/{len(theirs)}")
     for column, method, score, o_method, o_score in disagreements:
-        console.print(f"  [red]differs[/] {column}: Evidently {method} {score:.6g}, Charter {o_method} {o_score:.6g}")
+        console.print(
+            f"  [red]differs[/] {column}: Evidently {method} {score:.6g},"
+            f" Charter {o_method} {o_score:.6g}"
+        )
     for method, (diff, rel) in sorted(worst.items()):
         console.print(
             f"  {method}: largest absolute score difference {diff:.2e}, relative {rel:.2e}"

@@ -23,7 +23,7 @@ import time
 TARGET = 1.3
 
 
-def make_frame(rows: int, *, seed: int, drift: bool):  # noqa: ANN201 - pandas in the child only
+def make_frame(rows: int, *, seed: int, drift: bool):
     """20 float64 columns in one block (no consolidation copy) and 5 categoricals (int8 codes)."""
     import numpy as np
     import pandas as pd
@@ -147,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     ratio = result["peak_rss"] / result["data_bytes"]
     print(f"drift on {rows:,} rows x 25 columns, in memory (pandas)")
     print(f"  data (current frame)      {result['data_bytes'] / gib:6.2f} GiB")
-    print(f"  peak RSS of the process   {result['peak_rss'] / gib:6.2f} GiB  ({ratio:.2f}x the data,"
-          f" target <= {TARGET}x)")
+    print(
+        f"  peak RSS of the process   {result['peak_rss'] / gib:6.2f} GiB  ({ratio:.2f}x the data,"
+        f" target <= {TARGET}x)"
+    )
     print(f"  of which imports          {result['import_rss'] / gib:6.2f} GiB")
     print(f"  build_profile(reference)  {result['profile_s']:6.2f} s")
     print(f"  monitoring the current    {result['monitor_s']:6.2f} s")

@@ -28,14 +28,14 @@ DRIFT_DAY = 21
 BYTES_PER_ROW = 16 * 8 + 3 * 1 + 8
 
 
-def batch(rows: int, start_row: int, total: int, seed: int):  # noqa: ANN201 - arrow in the child
+def batch(rows: int, start_row: int, total: int, seed: int):
     import numpy as np
     import pyarrow as pa
 
     rng = np.random.default_rng(seed)
     positions = np.arange(start_row, start_row + rows)
     seconds = positions * (DAYS * 86400 / total)
-    ts = (np.datetime64("2024-03-01T00:00:00", "us") + (seconds * 1e6).astype("timedelta64[us]"))
+    ts = np.datetime64("2024-03-01T00:00:00", "us") + (seconds * 1e6).astype("timedelta64[us]")
     drifting = seconds >= (DRIFT_DAY - 1) * 86400
     columns = {}
     for i in range(16):
@@ -78,7 +78,11 @@ def child(log: str, reference: str, engine: str) -> None:
     from charter.policy.loader import policy_from_dict
 
     policy = policy_from_dict(
-        {"model": {"name": "bench"}, "data": {"timestamp_column": "ts"}, "monitoring": {"window": "1d", "drift_share": 0.2}}
+        {
+            "model": {"name": "bench"},
+            "data": {"timestamp_column": "ts"},
+            "monitoring": {"window": "1d", "drift_share": 0.2},
+        }
     )
     profile = read_profile(reference)
     start = time.perf_counter()
@@ -146,9 +150,11 @@ def main(argv: list[str] | None = None) -> int:
             r = json.loads(done.stdout.strip().splitlines()[-1])
             ok = r["peak_rss"] < LIMIT
             code |= 0 if ok else 1
+            rate = r["rows"] / r["seconds"] / 1e6
+            peak = r["peak_rss"] / (1 << 30)
             print(
-                f"  {engine:8s} {r['seconds']:7.1f} s  {r['rows'] / r['seconds'] / 1e6:6.2f} M rows/s"
-                f"  peak RSS {r['peak_rss'] / (1 << 30):.2f} GiB ({'under' if ok else 'OVER'} 2 GiB)"
+                f"  {engine:8s} {r['seconds']:7.1f} s  {rate:6.2f} M rows/s"
+                f"  peak RSS {peak:.2f} GiB ({'under' if ok else 'OVER'} 2 GiB)"
                 f"  {r['windows']} windows, drift from day {r['first_drift_day']}, {r['status']}"
             )
     finally:

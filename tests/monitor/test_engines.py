@@ -98,3 +98,25 @@ def test_spark_dataframe_gives_the_in_memory_numbers(spark, log, reference, poli
     assert [(f.rule_id, f.verdict) for f in left] == [(f.rule_id, f.verdict) for f in right]
     for x, y in zip(left, right, strict=True):
         assert x.value == pytest.approx(y.value, rel=1e-9)
+
+
+def test_since_and_until_on_parquet_skip_row_groups_and_agree(parquet_log, log, reference) -> None:
+    from datetime import UTC, datetime
+
+    since, until = datetime(2024, 3, 2, 12, tzinfo=UTC), datetime(2024, 3, 4, tzinfo=UTC)
+    files = summarize_log(
+        parquet_log,
+        reference,
+        window="1d",
+        timestamp="ts",
+        since=since,
+        until=until,
+        batch_rows=500,
+    )
+    frame = summarize_log(log, reference, window="1d", timestamp="ts", since=since, until=until)
+    assert (
+        files.rows
+        == frame.rows
+        == int(((log.ts >= "2024-03-02 12:00") & (log.ts < "2024-03-04")).sum())
+    )
+    assert list(files.windows) == list(frame.windows)

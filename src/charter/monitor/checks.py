@@ -103,9 +103,15 @@ class WindowFairnessParams(_Params):
 
 
 class WindowPerformanceParams(_Params):
-    """A performance metric per window (a name from :mod:`charter.stats.performance`)."""
+    """A performance metric per window (a name from :mod:`charter.stats.performance`).
+
+    ``aggregate: worst_group`` judges the worst group of ``sensitive`` (default: the policy's
+    sensitive columns) instead of all rows.
+    """
 
     metric: str = "accuracy"
+    sensitive: list[str] | None = None
+    aggregate: Literal["overall", "worst_group"] = "overall"
 
 
 def _windows_finding(

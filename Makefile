@@ -1,5 +1,7 @@
 # Charter: the two quick-start commands are `make demo` and `make test`.
-# Each creates .venv on first use and installs what it needs.
+# Each creates .venv on first use and installs what it needs. Packages are installed with
+# their bytecode compiled: environments that set PYTHONDONTWRITEBYTECODE (CI here does) would
+# otherwise recompile pandas & co. in every `charter` process.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,11 +19,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(UV) pip install --python $(BIN)/python --quiet -e .
+	$(UV) pip install --python $(BIN)/python --quiet --compile-bytecode -e .
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(UV) pip install --python $(BIN)/python --quiet -e '.[dev]'
+	$(UV) pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
 install: $(STAMP_RUN)

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli", action="store_true", help="also time the CLI in a subprocess")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="charter-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="bench-check-"))
     print(f"preparing {args.rows:,} rows in {work} ...", flush=True)
     frame = make_credit_data(args.rows, seed=11)
     data_path = work / "holdout.parquet"
@@ -159,11 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         exe = Path(sys.executable).parent / "charter"
 
         def cli() -> None:
-            subprocess.run(
+            done = subprocess.run(
                 [str(exe), "check", "-p", str(policy_path), "-m", str(model_path),
                  "-d", str(data_path), "--out", str(work / "cli-out")],
-                check=False, capture_output=True,
+                check=False, capture_output=True, text=True,
             )  # fmt: skip
+            if done.returncode not in (0, 1):
+                raise RuntimeError(f"charter check failed: {done.stderr}")
 
         cli_s = median_time(cli, args.repeat)
         print(f"{'whole charter check (CLI process)':<{width}} {cli_s:>10.3f}")

@@ -310,3 +310,25 @@ def test_unknown_params_and_bad_model_are_input_errors(tmp_path: Path, credit) -
         charter.check(_policy(), frame, model=tmp_path / "missing.skops")
     with pytest.raises(charter.CharterError, match="no predict method"):
         charter.check(_policy(), frame, model={"not": "a model"})
+
+
+def test_duckdb_relation_and_a_policy_built_in_code(credit) -> None:
+    import duckdb
+
+    frame, model = credit
+    scored = frame.assign(pred=model.predict(frame[["income", "debt"]]))
+    relation = duckdb.sql("select * from scored")
+    policy = charter.Policy(
+        model={"name": "in-code"},
+        data={"target": "repaid", "prediction": "pred"},
+        fairness={"sensitive": ["sex"], "rules": [FAIRNESS["rules"][0]]},
+    )
+    evidence = charter.check(policy, relation)
+    expected = demographic_parity_difference(
+        scored["repaid"], scored["pred"], sensitive_features=scored["sex"]
+    )
+    assert evidence.findings[0].value == pytest.approx(expected, abs=1e-12)
+    assert evidence.inputs["data"].rows == len(frame)
+    assert len(evidence.policy.sha256) == 64
+    again = charter.check(policy, relation)
+    assert again.inputs["data"].sha256 == evidence.inputs["data"].sha256

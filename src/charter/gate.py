@@ -37,7 +37,15 @@ from charter.artifacts import DEFAULT_TRUSTED_TYPES, load_model, model_fingerpri
 from charter.checks.context import CheckContext
 from charter.checks.registry import CheckSpec, get_check
 from charter.errors import CharterError, CheckError, DataError, PolicyError
-from charter.evidence import Evidence, Finding, Fingerprint, Severity, Verdict
+from charter.evidence import (
+    Evidence,
+    Finding,
+    Fingerprint,
+    Severity,
+    Verdict,
+    canonical_json,
+    sha256_bytes,
+)
 from charter.policy import Policy, Rule, load_policy
 from charter.policy.schema import STAGES
 from charter.stats.frames import (
@@ -148,7 +156,7 @@ def check(
     score_column = _attach(frame, scores, SCORE_COLUMN, "scores")
     if not isinstance(score_column, str):
         frame, score_column = score_column
-    inputs["data"] = fingerprint_frame(frame, kind="data", path=data_path)
+    inputs["data"] = _fingerprint_data(frame, data_path)
 
     ctx = CheckContext(
         policy=loaded_policy,
@@ -211,7 +219,7 @@ def run_gate(
 
     fingerprints = dict(inputs or {})
     if "data" not in fingerprints:
-        fingerprints["data"] = fingerprint_frame(ctx.data, kind="data")
+        fingerprints["data"] = _fingerprint_data(ctx.data, None)
 
     findings: list[Finding] = []
     timings: dict[str, float] = {}
@@ -248,7 +256,7 @@ def run_gate(
     return Evidence(
         model_name=policy.model.name,
         stage=ctx.stage,
-        policy=Fingerprint(kind="policy", sha256=policy.sha256 or "", path=policy.source),
+        policy=Fingerprint(kind="policy", sha256=_policy_digest(policy), path=policy.source),
         inputs=fingerprints,
         findings=tuple(findings),
         extras={
@@ -438,6 +446,21 @@ def data_summary(frame: AnyFrame) -> dict[str, Any]:
             for i, name in enumerate(columns)
         ],
     }
+
+
+def _fingerprint_data(frame: AnyFrame, path: Path | None) -> Fingerprint:
+    """The data file's bytes; for an in-memory frame its Arrow IPC bytes (a lazy one collected)."""
+    if path is None and isinstance(frame, nw.LazyFrame):
+        return fingerprint_frame(frame.collect(), kind="data")
+    return fingerprint_frame(frame, kind="data", path=path)
+
+
+def _policy_digest(policy: Policy) -> str:
+    """The loader's hash, or the hash of the canonical dump of a policy built in code."""
+    if policy.sha256:
+        return policy.sha256
+    dumped = policy.model_dump(mode="json", exclude={"source", "sha256"})
+    return sha256_bytes(canonical_json(dumped))
 
 
 def _load_data(data: Any) -> tuple[AnyFrame, Path | None]:

@@ -264,6 +264,9 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
         ``p_ignore`` replace the decision by ``constant`` (equalized odds only).
     """
 
+    #: ``predict`` draws at random from ``predict_proba``: the gate must call it, not derive it.
+    charter_predict_is_argmax = False
+
     def __init__(
         self,
         estimator: Any = None,
@@ -386,6 +389,9 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):  # type: ign
     weights_
         Their mixture weights (sum to 1).
     """
+
+    #: ``predict`` draws at random from ``predict_proba``: the gate must call it, not derive it.
+    charter_predict_is_argmax = False
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +177,34 @@ def test_mitigate_writes_a_model_and_gates_it_again(workspace: Path, tmp_path) -
     evidence = json.loads((tmp_path / "recheck" / "evidence.json").read_text())
     assert evidence["inputs"]["model"]["sha256"] == hashlib.sha256(fair.read_bytes()).hexdigest()
     assert (tmp_path / "recheck" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_demo_chapters_block_the_biased_model_and_pass_the_mitigated_one(tmp_path) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "credit_risk" / "demo.py"
+    spec = importlib.util.spec_from_file_location("charter_demo", path)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    sys.modules["charter_demo"] = demo  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(demo)
+    finally:
+        del sys.modules["charter_demo"]
+    state = demo.Demo(out=tmp_path)
+    for chapter in (
+        demo.chapter_data,
+        demo.chapter_train,
+        demo.chapter_gate,
+        demo.chapter_mitigate,
+    ):
+        chapter(state)  # a chapter raises SystemExit(1) when the story does not hold
+    original, mitigated = state.evidence["original"], state.evidence["mitigated"]
+    assert not original.passed and mitigated.passed
+    blocked = {f.rule_id for f in original.blocking_findings}
+    assert blocked == {"approval-parity", "equalized-odds", "four-fifths"}
+    values = {f.rule_id: f.value for f in mitigated.findings}
+    assert values["approval-parity"] < 0.1 and values["four-fifths"] >= 0.8
+    for report in state.reports.values():
+        assert report.exists() and report.stat().st_size > 10_000

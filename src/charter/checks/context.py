@@ -23,6 +23,9 @@ from charter.stats.frames import AnyFrame, column_names, is_lazy, require_column
 
 T = TypeVar("T")
 
+#: Rows on which predictions derived from ``predict_proba`` are confirmed against ``predict``.
+_ARGMAX_PROBE_ROWS = 2048
+
 
 @dataclass
 class CheckContext:
@@ -170,7 +173,12 @@ class CheckContext:
                     hint="pass --model MODEL or --predictions COLUMN",
                 )
             try:
+                derived = self._predictions_from_proba(model, baseline=baseline)
+                if derived is not None:
+                    return derived
                 out = np.asarray(model.predict(self.model_input()))
+            except CheckError:
+                raise
             except Exception as exc:
                 raise DataError(
                     f"the {'baseline ' if baseline else ''}model failed to predict: {exc}",
@@ -179,6 +187,40 @@ class CheckContext:
             return out.ravel()
 
         return self.memo(key, compute)
+
+    def _proba(self, model: Any, *, baseline: bool) -> np.ndarray:
+        """``model.predict_proba`` over the data, computed once per model."""
+        return self.memo(
+            "proba:baseline" if baseline else "proba",
+            lambda: np.asarray(model.predict_proba(self.model_input())),
+        )
+
+    def _predictions_from_proba(self, model: Any, *, baseline: bool) -> np.ndarray | None:
+        """Class predictions as the argmax of ``predict_proba``, when that is what ``predict`` does.
+
+        A gate usually needs both predictions and scores; for a binary classifier whose
+        ``predict`` is the argmax of ``predict_proba`` (scikit-learn's and LightGBM's
+        classifiers), one pass over the data gives both. The derivation is confirmed against
+        ``model.predict`` on the first rows; models whose ``predict`` is randomised or
+        thresholded differently opt out with ``charter_predict_is_argmax = False``.
+        """
+        classes = getattr(model, "classes_", None)
+        if (
+            self.task is not Task.BINARY_CLASSIFICATION
+            or not hasattr(model, "predict_proba")
+            or classes is None
+            or len(classes) != 2
+            or not getattr(model, "charter_predict_is_argmax", True)
+        ):
+            return None
+        proba = self._proba(model, baseline=baseline)
+        if proba.ndim != 2 or proba.shape[1] != 2:
+            return None
+        derived = np.asarray(classes)[np.argmax(proba, axis=1)]
+        frame = self.model_input()
+        probe = min(len(derived), _ARGMAX_PROBE_ROWS)
+        expected = np.asarray(model.predict(frame.iloc[:probe])).ravel()
+        return derived if np.array_equal(expected, derived[:probe]) else None
 
     def y_pred(self, *, baseline: bool = False) -> np.ndarray:
         """Predictions: 0/1 for classification (validated), floats for regression."""
@@ -203,7 +245,7 @@ class CheckContext:
                 return None
             if not hasattr(model, "predict_proba"):
                 return None
-            proba = np.asarray(model.predict_proba(self.model_input()))
+            proba = self._proba(model, baseline=baseline)
             classes = list(getattr(model, "classes_", [0, 1]))
             pos = self.policy.data.positive_label
             column = classes.index(pos) if pos in classes else proba.shape[1] - 1

@@ -88,7 +88,9 @@ def test_daily_windows_merge_into_the_weekly_window(log, reference) -> None:
     for start, summary in weekly.windows.items():
         other = merged.windows[start].profile
         assert (other["income"].numeric.counts == summary.profile["income"].numeric.counts).all()
-        assert other["region"].categories.as_dict() == summary.profile["region"].categories.as_dict()
+        assert (
+            other["region"].categories.as_dict() == summary.profile["region"].categories.as_dict()
+        )
 
 
 def test_evidence_records_the_version_windows_and_inputs(result) -> None:

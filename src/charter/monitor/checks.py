@@ -103,9 +103,15 @@ class WindowFairnessParams(_Params):
 
 
 class WindowPerformanceParams(_Params):
-    """A performance metric per window (a name from :mod:`charter.stats.performance`)."""
+    """A performance metric per window (a name from :mod:`charter.stats.performance`).
+
+    ``aggregate: worst_group`` judges the worst group of ``sensitive`` (default: the policy's
+    sensitive columns) instead of all rows.
+    """
 
     metric: str = "accuracy"
+    sensitive: list[str] | None = None
+    aggregate: Literal["overall", "worst_group"] = "overall"
 
 
 def _windows_finding(
@@ -392,7 +398,7 @@ def new_categories_check(ctx: CheckContext, rule: Rule, params: NewCategoriesPar
         found: dict[str, list[Any]] = {}
         if w.drift is not None:
             for c in w.drift.columns:
-                new = c.details.get("new_categories") or c.details.get("new_values")
+                new = c.details.get("new_categories")
                 if new and (params.columns is None or c.column in params.columns):
                     found[c.column] = new
         entry["value"] = sum(len(v) for v in found.values())

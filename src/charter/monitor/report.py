@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +49,9 @@ def _svg(fig: Any) -> str:
     fig.savefig(buffer, format="svg")
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    # matplotlib's RDF metadata (creator URL, date) adds nothing to a report
+    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
 
 
 def overall_drift(result: MonitorResult) -> DatasetDrift | None:

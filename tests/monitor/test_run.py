@@ -225,7 +225,7 @@ def test_monitoring_rules_validate_with_the_policy(tmp_path) -> None:
     ]
     document["monitoring"]["rules"][1]["params"] = {"metrics": "oops"}
     path.write_text(yaml.safe_dump(document))
-    with pytest.raises(PolicyError, match="monitoring.rules"):
+    with pytest.raises(PolicyError, match=r"monitoring\.rules"):
         load_policy(path)
     document["monitoring"]["rules"] = [{"id": "x", "check": "demographic_parity_difference"}]
     path.write_text(yaml.safe_dump(document))

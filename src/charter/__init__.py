@@ -38,12 +38,15 @@ _EXPORTS: dict[str, str] = {
     "confusion_counts": "charter.stats.counts",
     "GroupMetrics": "charter.stats.fairness",
     "MetricResult": "charter.stats.results",
+    "DataProfile": "charter.stats.profile",
+    "build_profile": "charter.monitor.profile",
 }
 
 __all__ = [
     "CharterError",
     "ConfusionCounts",
     "DataError",
+    "DataProfile",
     "Evidence",
     "Finding",
     "Fingerprint",
@@ -59,6 +62,7 @@ __all__ = [
     "UntrustedArtifactError",
     "Verdict",
     "__version__",
+    "build_profile",
     "check",
     "confusion_counts",
     "load_model",
@@ -78,9 +82,11 @@ if TYPE_CHECKING:
     )
     from charter.evidence import Evidence, Finding, Fingerprint, Severity, Threshold, Verdict
     from charter.gate import check
+    from charter.monitor.profile import build_profile
     from charter.policy import Policy, Rule, load_policy
     from charter.stats.counts import ConfusionCounts, confusion_counts
     from charter.stats.fairness import GroupMetrics
+    from charter.stats.profile import DataProfile
     from charter.stats.results import MetricResult
 
 

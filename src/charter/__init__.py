@@ -40,6 +40,9 @@ _EXPORTS: dict[str, str] = {
     "MetricResult": "charter.stats.results",
     "DataProfile": "charter.stats.profile",
     "build_profile": "charter.monitor.profile",
+    "Registry": "charter.registry",
+    "compliance_report": "charter.cards",
+    "model_card": "charter.cards",
 }
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "ModelLoadError",
     "Policy",
     "PolicyError",
+    "Registry",
     "Rule",
     "Severity",
     "Threshold",
@@ -64,14 +68,17 @@ __all__ = [
     "__version__",
     "build_profile",
     "check",
+    "compliance_report",
     "confusion_counts",
     "load_model",
     "load_policy",
+    "model_card",
     "save_model",
 ]
 
 if TYPE_CHECKING:
     from charter.artifacts import load_model, save_model
+    from charter.cards import compliance_report, model_card
     from charter.errors import (
         CharterError,
         DataError,
@@ -84,6 +91,7 @@ if TYPE_CHECKING:
     from charter.gate import check
     from charter.monitor.profile import build_profile
     from charter.policy import Policy, Rule, load_policy
+    from charter.registry import Registry
     from charter.stats.counts import ConfusionCounts, confusion_counts
     from charter.stats.fairness import GroupMetrics
     from charter.stats.profile import DataProfile

@@ -16,7 +16,7 @@ from scipy.stats import norm
 
 import charter
 from charter.cards import ControlStatus, compliance_report, model_card, render_card
-from charter.cards.model_card import SECTIONS
+from charter.cards.card import SECTIONS
 from charter.cards.render import render_compliance
 from charter.cli.app import main
 from charter.evidence import Evidence, Fingerprint

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from charter.cards.card import ModelCard, build_model_card
 from charter.cards.compliance import (
     ComplianceReport,
     ControlResult,
@@ -16,7 +17,6 @@ from charter.cards.compliance import (
     build_compliance_report,
 )
 from charter.cards.context import CardContext, gather
-from charter.cards.model_card import ModelCard, build_model_card
 from charter.cards.render import render_card, render_compliance
 from charter.registry.records import Actor
 

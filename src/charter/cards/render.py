@@ -9,8 +9,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from charter.cards.card import ModelCard
 from charter.cards.compliance import ComplianceReport
-from charter.cards.model_card import ModelCard
 from charter.errors import CharterError
 
 CARD_FORMATS = ("md", "html", "json")

@@ -1,16 +1,21 @@
 """Charter's credit-risk walk-through: a biased model fails the gate, its mitigated one passes.
 
 Run it with ``make demo`` (or ``python examples/credit_risk/demo.py --out demo-output``). The
-story is told in chapters, one function each, run in order by :func:`main`; every chapter reads
-and extends the :class:`Demo` state, so later chapters (registry, monitoring) append themselves
-to :data:`CHAPTERS`.
+story is told in chapters, one function each, run in order by :func:`main` from
+:data:`CHAPTERS`; every chapter reads and extends the :class:`Demo` state.
 
 1. data: a deterministic synthetic credit data set with a planted bias against women;
 2. train: a LightGBM model that never sees ``sex`` but learns the bias through proxies;
 3. gate: ``charter check`` against ``policy.yaml`` — the fairness rules block the model;
 4. mitigate: reweighing (AIF360's formula), a new model, and the gate again — it passes;
-5. monitor: four weeks of production traffic drift after a date; the monitor flags that day,
-   fairness degrades the same day, and the webhook alert and the report show it.
+5. registry (``registry_chapter.py``): both models registered with their evidence and a
+   reference profile of the training data and the model's outputs; the biased one refused,
+   the mitigated one approved by two approvers and promoted; the audit trail verified, the
+   model card and compliance report written;
+6. monitor: four weeks of production traffic drift after a date; ``charter monitor`` on the
+   production version flags that day, fairness degrades the same day; the webhook alert, the
+   report, the evidence recorded in the registry, the version flagged ``needs-review`` and the
+   audit trail show it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from dataset import FEATURES, TARGET, make_credit_data  # noqa: E402
+from registry_chapter import chapter_registry, charter_as  # noqa: E402
 
 import charter  # noqa: E402
 from charter.cli.check_cmds import print_summary  # noqa: E402
@@ -153,34 +159,27 @@ def chapter_mitigate(demo: Demo) -> None:
 
 
 def chapter_monitor(demo: Demo) -> None:
-    """5. Production: four weeks of traffic drift after a date; the monitor flags the day."""
+    """6. Production: traffic drifts after a date; monitoring the production version flags it."""
     import json
     import threading
-    from datetime import date, timedelta
+    from datetime import UTC, date, datetime, timedelta
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     import numpy as np
     import pandas as pd
-    import yaml
 
-    from charter.monitor.actions import take_actions
-    from charter.monitor.profile import build_profile
-    from charter.monitor.report import write_report
-    from charter.monitor.run import monitor
-    from charter.policy.loader import policy_from_dict
+    from charter.registry import Registry
 
-    console.print(Rule("5 · monitor"))
-    assert demo.mitigated is not None and demo.train is not None
-    model = charter.load_model(demo.mitigated)
+    console.print(Rule("6 · monitor"))
+    tokens: dict[str, str] = demo.notes["registry"]["tokens"]
     folder = demo.out / "monitoring"
     folder.mkdir(parents=True, exist_ok=True)
 
-    # The reference: the training data and the model's scores on it, profiled once, as the
-    # registry does at registration.
-    train = pd.read_parquet(demo.train)
-    train["score"] = model.predict_proba(train[FEATURES])[:, 1]
-    reference = build_profile(train[[*FEATURES, "sex", "age_band", "score"]])
-    reference.write(folder / "reference-profile.json")
+    # Serving loads the production version from the registry (hash checked, skops types as
+    # recorded) and logs every application with the model's score and decision.
+    with Registry.open() as registry:
+        model = registry.load_model("credit-risk", "production")
+        production = registry.get_version("credit-risk", "production").number
 
     # Four weeks of applications; from the drift day on, an economic shock: lower incomes for
     # part-time workers (most of them women), bigger loans, more debt.
@@ -199,16 +198,12 @@ def chapter_monitor(demo: Demo) -> None:
         seconds = np.sort(rng.integers(0, 86_400, per_day))
         frame["ts"] = pd.Timestamp(day) + pd.to_timedelta(seconds, unit="s")
         frame["score"] = model.predict_proba(frame[FEATURES])[:, 1]
+        frame["prediction"] = model.predict(frame[FEATURES])
         labels.append(frame[["applicant_id", TARGET]])  # repayment is known months later
         logs.append(frame.drop(columns=[TARGET]))
     log_path, labels_path = folder / "inference-log.parquet", folder / "labels.parquet"
     pd.concat(logs, ignore_index=True).to_parquet(log_path)
     pd.concat(labels, ignore_index=True).to_parquet(labels_path)
-
-    # The model's policy; in the inference log the model's score sits in the column `score`.
-    document = yaml.safe_load(demo.policy.read_text(encoding="utf-8"))
-    document["data"]["score"] = "score"
-    policy = policy_from_dict(document, source=str(demo.policy))
 
     # A webhook receiver standing in for Slack.
     received: list[dict[str, Any]] = []
@@ -228,47 +223,53 @@ def chapter_monitor(demo: Demo) -> None:
     webhook = f"http://127.0.0.1:{server.server_address[1]}/services/demo"
 
     console.print(
-        f"$ charter monitor credit-risk --log {_rel(log_path)} --labels {_rel(labels_path)}"
-        f" --reference {_rel(folder / 'reference-profile.json')} --window 1d",
-        style="dim",
+        f"The monitoring service account (mo) checks credit-risk:{production}, the production"
+        " version, against the reference profile the registry kept at registration, under the"
+        " policy registered with it (daily windows, `window_verdict: interval`,"
+        " `mark_needs_review: true`):",
         highlight=False,
     )
+    since = datetime.now(UTC).isoformat()
     started = time.perf_counter()
-    result = monitor(
+    printed = charter_as(
+        "mo",
+        tokens,
+        "monitor",
         "credit-risk",
-        pd.read_parquet(log_path),
-        policy=policy,
-        reference=reference,
-        version="2",
-        labels=labels_path,
+        "--log",
+        _rel(log_path),
+        "--labels",
+        _rel(labels_path),
+        "--webhook",
+        webhook,
+        "--prometheus-textfile",
+        _rel(folder / "charter.prom"),
+        "--out",
+        _rel(folder),
+        expect=1,
     )
-    report = write_report(result, folder / "report.html")
-    evidence_path = result.evidence.write(folder / "evidence.json")
-    outcomes = take_actions(
-        result,
-        evidence_path=evidence_path,
-        webhook=webhook,
-        prometheus_textfile=folder / "charter.prom",
-        report_url=report.resolve().as_uri(),
-    )
-    server.shutdown()
     elapsed = time.perf_counter() - started
-    from charter.cli.monitor_cmds import _print
+    server.shutdown()
+    console.print(printed.rstrip(), highlight=False, markup=False)
 
-    _print(result)
-    drifted = [w.start.date() for w in result.windows if w.drift is not None and w.drift.drifted]
-    fifths = next(f for f in result.findings if f.rule_id == "four-fifths.window")
+    evidence = Evidence.read(folder / "evidence.json")
+    findings = {f.rule_id: f for f in evidence.findings}
+    windows = evidence.extras["monitoring"]["windows"]
+    drifted = [
+        date.fromisoformat(w["start"][:10]) for w in windows if (w["drift"] or {}).get("drifted")
+    ]
+    fifths = findings["four-fifths.window"]
     unfair = fifths.details.get("first_failing_window", "")[:10]
     if not drifted or drifted[0] != drift_day or unfair != drift_day.isoformat():
         _abort(f"expected drift and unfairness from {drift_day}; got {drifted[:1]!s} and {unfair}")
-    parity = next(f for f in result.findings if f.rule_id == "approval-parity.window")
+    parity = findings["approval-parity.window"]
     if parity.details.get("first_failing_window", "")[:10] != drift_day.isoformat():
         _abort(f"expected approval parity to break on {drift_day}")
     daily = {w["start"][:10]: w.get("value") for w in parity.details["windows"]}
     before = [v for d, v in daily.items() if v is not None and d < drift_day.isoformat()]
     after = [v for d, v in daily.items() if v is not None and d >= drift_day.isoformat()]
     at_risk = [d for d in parity.details.get("at_risk_windows", []) if d < drift_day.isoformat()]
-    columns = result.windows[-1].drift.drifted_columns if result.windows[-1].drift else []
+    columns = (windows[-1]["drift"] or {}).get("drifted_columns", [])
     console.print(
         f"Drift flagged from {drifted[0]} ({', '.join(columns)}). Fairness breaks the same day:"
         f" the four-fifths ratio falls to {fifths.value:.2f} (bound 0.8) and approval parity is"
@@ -278,13 +279,51 @@ def chapter_monitor(demo: Demo) -> None:
         highlight=False,
         markup=False,
     )
-    if received:
-        console.print(received[0]["text"], style="yellow", highlight=False, markup=False)
-    for o in outcomes:
-        console.print(f"  {o.action}: {'ok' if o.ok else 'failed'} {o.detail}", highlight=False)
-    console.print(f"monitoring ran in {elapsed:.1f} s; report: [bold]{report}[/]", highlight=False)
-    demo.reports["monitoring"] = report
-    demo.notes["monitoring"] = result.record()
+    if not received:
+        _abort("the webhook received no alert")
+    console.print(received[0]["text"], style="yellow", highlight=False, markup=False)
+    console.print(f"monitoring ran in {elapsed:.1f} s", highlight=False)
+
+    console.print(
+        "The registry recorded the run against the version and flagged it for review:",
+        highlight=False,
+    )
+    shown = charter_as("otto", tokens, "show", "credit-risk:production")
+    console.print(shown.rstrip(), highlight=False, markup=False)
+    if "needs-review" not in shown:
+        _abort("the production version was not flagged needs-review")
+    entries = json.loads(
+        charter_as(
+            "otto", tokens, "audit", "log", "--model", "credit-risk", "--since", since, "--json"
+        )
+    )
+    for entry in entries:
+        console.print(
+            f"  {entry['seq']:>3} {entry['at'][11:19]} {entry['actor']:<5} "
+            f"{entry['action']:<20} {entry['subject']}  {entry['details'].get('status', '')}"
+            f"{entry['details'].get('flag', '')}",
+            highlight=False,
+        )
+    if [e["action"] for e in entries] != ["monitoring.record", "version.flag"]:
+        _abort(f"expected a monitoring.record and a version.flag entry, got {entries}")
+    verify = json.loads(charter_as("otto", tokens, "audit", "verify", "--json"))
+    console.print(
+        f"[bold green]Audit trail still intact[/]: {verify['checked']} entries, "
+        f"head {verify['head_hash'][:16]}…",
+        highlight=False,
+    )
+    compliance = demo.out / "compliance.html"
+    out = charter_as(
+        "otto", tokens, "compliance", "credit-risk:production", "--out", str(compliance)
+    )
+    console.print(out.strip(), highlight=False)
+    console.print(
+        "The controls that rest on monitoring evidence (post-market monitoring, accuracy and"
+        " robustness over time) now cite this run, and show it failed.",
+        highlight=False,
+    )
+    demo.reports["monitoring"] = folder / "report.html"
+    demo.notes["monitoring"] = json.loads((folder / "record.json").read_text(encoding="utf-8"))
 
 
 def _gate(demo: Demo, name: str, model: Path) -> Evidence:
@@ -314,18 +353,15 @@ def _abort(message: str) -> None:
     raise SystemExit(1)
 
 
-#: The chapters, in order. Later chapters append themselves here.
+#: The chapters, in order.
 CHAPTERS: list[Callable[[Demo], None]] = [
     chapter_data,
     chapter_train,
     chapter_gate,
     chapter_mitigate,
+    chapter_registry,
     chapter_monitor,
 ]
-
-from registry_chapter import chapter_registry  # noqa: E402  (5 · registry)
-
-CHAPTERS.append(chapter_registry)
 
 
 def main(argv: list[str] | None = None) -> int:

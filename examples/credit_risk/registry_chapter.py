@@ -1,9 +1,10 @@
-"""5. The registry: both models registered, the failing one refused, the passing one approved
-by two approvers and promoted, the audit trail verified, the model card and compliance report
-written.
+"""Chapter 5 of the demo, the registry: both models registered, the failing one refused, the
+passing one approved by two approvers and promoted, the audit trail verified, the model card
+and compliance report written.
 
-Every step runs the real ``charter`` command in this process, as the user of the token it
-shows; the registry lives in ``<out>/registry`` (``CHARTER_HOME``).
+Every step runs the real ``charter`` command in this process (:func:`charter_as`), as the user
+of the token it shows; the registry lives in ``<out>/registry`` (``CHARTER_HOME``). The
+monitoring chapter goes on with the same registry and users.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ USERS = {
     "ann": ["approver"],
     "arno": ["approver"],
     "otto": ["auditor"],
+    "mo": ["monitor"],
 }
 
 
@@ -39,7 +41,7 @@ def _rel(path: Path) -> str:
         return str(path)
 
 
-def _run(user: str, tokens: dict[str, str], *args: str, expect: int = 0) -> str:
+def charter_as(user: str, tokens: dict[str, str], *args: str, expect: int = 0) -> str:
     """Run ``charter ARGS`` as ``user``; show the command; return what it printed."""
     os.environ["CHARTER_TOKEN"] = tokens.get(user, "")
     shown = " ".join(shlex.quote(a) for a in args)
@@ -67,21 +69,21 @@ def chapter_registry(demo: Any) -> None:
     os.environ.pop("CHARTER_ARTIFACT_STORE", None)
     tokens: dict[str, str] = {}
 
-    tokens["ada"] = _run("ada", tokens, "init", "--admin", "ada").strip()
+    tokens["ada"] = charter_as("ada", tokens, "init", "--admin", "ada").strip()
     for user, roles in USERS.items():
         if user != "ada":
             role_args = [a for r in roles for a in ("--role", r)]
-            tokens[user] = _run("ada", tokens, "user", "add", user, *role_args).strip()
+            tokens[user] = charter_as("ada", tokens, "user", "add", user, *role_args).strip()
     console.print(
         f"a registry in {_rel(home)} with an admin (ada), an ML engineer (eli), a lead who both"
-        " engineers and approves (eve), two approvers (ann, arno) and an auditor (otto); tokens"
-        " are stored hashed.",
+        " engineers and approves (eve), two approvers (ann, arno), an auditor (otto) and the"
+        " monitoring service account (mo); tokens are stored hashed.",
         highlight=False,
     )
 
     assert demo.model and demo.mitigated and demo.train
     for model, gate in ((demo.model, "gate-original"), (demo.mitigated, "gate-mitigated")):
-        out = _run(
+        out = charter_as(
             "eli",
             tokens,
             "register",
@@ -96,35 +98,46 @@ def chapter_registry(demo: Any) -> None:
         console.print(out.strip(), highlight=False)
 
     console.print(
+        "Each version keeps its lineage and, from the training data, the reference profile"
+        " monitoring compares production with: the training columns and the model's outputs"
+        " on them (score and prediction):",
+        highlight=False,
+    )
+    console.print(charter_as("eli", tokens, "show", "credit-risk:2").rstrip(), highlight=False)
+    console.print(
         "The original model's evidence fails the fairness rules, so the registry refuses"
         " to promote it (exit code 1):",
         highlight=False,
     )
-    _run("eli", tokens, "promote", "credit-risk:1", "--to", "production", expect=1)
+    charter_as("eli", tokens, "promote", "credit-risk:1", "--to", "production", expect=1)
 
     note = "reweighed; passes the gate"
-    out = _run("eve", tokens, "promote", "credit-risk:2", "--to", "production", "--note", note)
+    out = charter_as(
+        "eve", tokens, "promote", "credit-risk:2", "--to", "production", "--note", note
+    )
     console.print(out.strip(), highlight=False)
-    requests = json.loads(_run("ann", tokens, "requests", "--json"))
+    requests = json.loads(charter_as("ann", tokens, "requests", "--json"))
     request = str(requests[0]["id"])
     console.print(
         "eve holds the approver role but requested this promotion, so she may not approve it"
         " (separation of duties); the auditor may not approve at all:",
         highlight=False,
     )
-    _run("eve", tokens, "approve", request, expect=2)
-    _run("otto", tokens, "approve", request, expect=2)
+    charter_as("eve", tokens, "approve", request, expect=2)
+    charter_as("otto", tokens, "approve", request, expect=2)
     for approver in ("ann", "arno"):
-        out = _run(approver, tokens, "approve", request, "--comment", "evidence and card reviewed")
+        out = charter_as(
+            approver, tokens, "approve", request, "--comment", "evidence and card reviewed"
+        )
         console.print(out.strip(), highlight=False)
 
-    verify = json.loads(_run("otto", tokens, "audit", "verify", "--json"))
+    verify = json.loads(charter_as("otto", tokens, "audit", "verify", "--json"))
     console.print(
         f"[bold green]Audit trail intact[/]: {verify['checked']} hash-chained entries, "
         f"head {verify['head_hash'][:16]}…",
         highlight=False,
     )
-    entries = json.loads(_run("otto", tokens, "audit", "log", "--json"))
+    entries = json.loads(charter_as("otto", tokens, "audit", "log", "--json"))
     for entry in entries[2 * len(USERS) + 1 :]:
         console.print(
             f"  {entry['seq']:>3} {entry['at'][11:19]} {entry['actor']:<5} "
@@ -133,8 +146,10 @@ def chapter_registry(demo: Any) -> None:
         )
 
     card = demo.out / "model-card.html"
-    _run("otto", tokens, "card", "credit-risk:production", "--format", "html", "--out", str(card))
-    _run(
+    charter_as(
+        "otto", tokens, "card", "credit-risk:production", "--format", "html", "--out", str(card)
+    )
+    charter_as(
         "otto",
         tokens,
         "card",
@@ -145,7 +160,7 @@ def chapter_registry(demo: Any) -> None:
         str(demo.out / "model-card.md"),
     )
     compliance = demo.out / "compliance.html"
-    _run("otto", tokens, "compliance", "credit-risk:production", "--out", str(compliance))
+    charter_as("otto", tokens, "compliance", "credit-risk:production", "--out", str(compliance))
     console.print(
         f"model card: [bold]{_rel(card)}[/]; compliance report: [bold]{_rel(compliance)}[/]",
         highlight=False,

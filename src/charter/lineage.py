@@ -12,6 +12,7 @@ import copy
 import functools
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -173,24 +174,178 @@ def _environment() -> dict[str, Any]:
 #: Training files up to this size are profiled in memory (fast); larger ones out of core.
 IN_MEMORY_PROFILE_BYTES = 512 * 1024 * 1024
 
+#: The model's outputs on training data with more rows are computed on a seeded sample of this
+#: many rows (the profile's ``meta.model_outputs`` says so).
+MODEL_OUTPUT_ROWS = 1_000_000
 
-def reference_profile(path: str | Path, **options: Any) -> dict[str, Any]:
-    """The monitoring reference profile of a training data file.
+#: Names of the model-output columns when the policy does not set ``data.score`` /
+#: ``data.prediction`` (monitoring reads them from the profile's ``meta``).
+DEFAULT_SCORE_COLUMN = "score"
+DEFAULT_PREDICTION_COLUMN = "prediction"
 
-    Built by the monitor's :func:`~charter.monitor.profile.build_profile` on the file read into
-    memory with polars, or, above :data:`IN_MEMORY_PROFILE_BYTES`, out of core by
-    :func:`~charter.monitor.profile.profile_file` (Parquet or CSV through DuckDB). Returns its
-    ``to_dict()``, which the monitor reads back with ``DataProfile.from_dict``.
+
+def reference_profile(
+    path: str | Path,
+    *,
+    model: Any = None,
+    policy: Any = None,
+    max_model_rows: int = MODEL_OUTPUT_ROWS,
+    seed: int = 0,
+    **options: Any,
+) -> dict[str, Any]:
+    """The monitoring reference profile of a training data file, with the model's outputs.
+
+    The data is profiled by the monitor's :func:`~charter.monitor.profile.build_profile` on the
+    file read into memory with polars, or, above :data:`IN_MEMORY_PROFILE_BYTES`, out of core
+    by :func:`~charter.monitor.profile.profile_file` (Parquet or CSV through DuckDB).
+
+    With ``model`` (and its ``policy``), the model's outputs on the training rows are profiled
+    too, so production prediction drift has a reference: the positive-class score (column
+    ``data.score``, default ``score``) when the model has ``predict_proba``, and the
+    prediction (``data.prediction``, default ``prediction``). They are computed the way the
+    gate computes them (:class:`~charter.checks.context.CheckContext`: the model's features,
+    one ``predict_proba`` pass), on every row, or on a seeded uniform sample of
+    ``max_model_rows`` rows of larger data. ``meta["model_outputs"]`` of the profile records
+    the columns, the rows used and whether they were sampled; an output whose name the
+    training data already uses is not computed (the data's column is the reference) and is
+    listed under ``skipped``.
+
+    Parameters
+    ----------
+    path
+        Training data: Parquet, CSV, Arrow IPC or JSON lines.
+    model
+        The fitted model, loaded safely by the caller (the registry loads it with the skops
+        types it recorded).
+    policy
+        The version's :class:`~charter.policy.schema.Policy` (task, positive label, features,
+        output column names); needed with ``model``.
+    max_model_rows
+        Most rows the model predicts on.
+    seed
+        Seed of the sample of rows.
+    **options
+        Passed to ``build_profile`` (``bins``, ``kinds``).
+
+    Returns
+    -------
+    dict
+        The profile's ``to_dict()``, which the monitor reads back with
+        ``DataProfile.from_dict``.
+
+    Raises
+    ------
+    DataError
+        The file cannot be read, or the model cannot predict on it.
     """
     from charter.monitor.profile import build_profile, profile_file
 
     source = Path(path)
+    table = None
     if source.stat().st_size > IN_MEMORY_PROFILE_BYTES:
         profile = profile_file(source, **options)
     else:
-        profile = build_profile(_read_table(source), **options)
+        table = _read_table(source)
+        profile = build_profile(table, **options)
+    if model is not None:
+        if policy is None:
+            raise ValueError("reference_profile needs the policy to compute model outputs")
+        frame, meta = _model_outputs(source, table, model, policy, max_model_rows, seed)
+        if frame.width:
+            kinds = {k: v for k, v in (options.get("kinds") or {}).items() if k in frame.columns}
+            outputs = build_profile(frame, **{**options, "kinds": kinds})
+            profile = replace(
+                profile,
+                columns={**profile.columns, **outputs.columns},
+                meta={**profile.meta, "model_outputs": meta},
+            )
+        else:
+            profile = replace(profile, meta={**profile.meta, "model_outputs": meta})
     result: dict[str, Any] = profile.to_dict()
     return result
+
+
+def _model_outputs(
+    source: Path, table: Any, model: Any, policy: Any, max_rows: int, seed: int
+) -> tuple[Any, dict[str, Any]]:
+    """The model's score and prediction on (a seeded sample of) the training rows."""
+    import narwhals as nw
+    import numpy as np
+    import polars as pl
+
+    from charter.checks.context import CheckContext
+    from charter.errors import CharterError
+
+    if table is None:
+        import pyarrow.dataset as ds
+
+        dataset = ds.dataset(str(source), format=_arrow_format(source))
+        rows = int(dataset.count_rows())
+    else:
+        rows = int(table.height)
+    sampled = rows > max_rows
+    take = (
+        np.sort(np.random.default_rng(seed).choice(rows, max_rows, replace=False))
+        if sampled
+        else None
+    )
+    if table is None:
+        arrow = dataset.take(take) if take is not None else dataset.to_table()
+        table_used = pl.from_arrow(arrow)
+        assert isinstance(table_used, pl.DataFrame)
+    else:
+        table_used = table[take] if take is not None else table
+    names = {
+        "score": policy.data.score or DEFAULT_SCORE_COLUMN,
+        "prediction": policy.data.prediction or DEFAULT_PREDICTION_COLUMN,
+    }
+    skipped = {
+        role: f"the training data has a column '{name}'"
+        for role, name in names.items()
+        if name in table_used.columns
+    }
+    ctx = CheckContext(policy=policy, data=nw.from_native(table_used, eager_only=True), model=model)
+    columns: dict[str, Any] = {}
+    try:
+        if "score" not in skipped:
+            scores = ctx.scores()
+            if scores is not None:
+                columns[names["score"]] = scores
+        if "prediction" not in skipped:
+            columns[names["prediction"]] = np.asarray(ctx.raw_predictions())
+    except CharterError as exc:
+        raise DataError(
+            f"cannot compute the model's outputs on the training data {source}: {exc.message}",
+            hint="pass the data the model was trained on as --train-data (with the model's"
+            " feature columns), or register without --train-data",
+        ) from None
+    meta: dict[str, Any] = {
+        "score": names["score"] if names["score"] in columns else None,
+        "prediction": names["prediction"] if names["prediction"] in columns else None,
+        "rows": int(table_used.height),
+        "training_rows": rows,
+        "sampled": sampled,
+        "seed": seed if sampled else None,
+        "max_rows": max_rows,
+    }
+    if skipped:
+        meta["skipped"] = skipped
+    return pl.DataFrame(columns), meta
+
+
+def _arrow_format(source: Path) -> Any:
+    import pyarrow.csv as pa_csv
+    import pyarrow.dataset as ds
+
+    suffix = source.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        delimiter = "\t" if suffix == ".tsv" else ","
+        return ds.CsvFileFormat(parse_options=pa_csv.ParseOptions(delimiter=delimiter))
+    if suffix in (".arrow", ".feather", ".ipc"):
+        return "ipc"
+    if suffix in (".jsonl", ".ndjson"):
+        return "json"
+    return "parquet"
 
 
 def _read_table(source: Path) -> Any:
@@ -204,7 +359,9 @@ def _read_table(source: Path) -> Any:
             return pl.read_ipc(source)
         if suffix in (".jsonl", ".ndjson"):
             return pl.read_ndjson(source)
-        return pl.read_csv(source, separator="\t" if suffix == ".tsv" else ",")
+        return pl.read_csv(
+            source, separator="\t" if suffix == ".tsv" else ",", infer_schema_length=10_000
+        )
     except Exception as exc:
         raise DataError(
             f"cannot read {source} as a table: {exc}",

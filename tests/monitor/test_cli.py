@@ -162,4 +162,10 @@ def test_with_the_registry_the_reference_comes_from_it_and_results_are_stored(
     assert [f.flag for f in version.flags] == ["needs-review"]
     actions = [e.action for e in registry.audit_log(actor=ada, model=rs.MODEL_NAME)]
     assert "monitoring.record" in actions and "version.flag" in actions
+    # the next failing run is recorded too, but the version is not flagged twice
+    assert main(["monitor", rs.MODEL_NAME, "--log", "log.parquet", "--policy", "monitoring.yaml"])
+    assert len(registry.monitoring_evidence(rs.MODEL_NAME, 1)) == 2
+    assert [f.flag for f in registry.get_version(rs.MODEL_NAME, 1).flags] == ["needs-review"]
+    actions = [e.action for e in registry.audit_log(actor=ada, model=rs.MODEL_NAME)]
+    assert actions.count("monitoring.record") == 2 and actions.count("version.flag") == 1
     registry.close()

@@ -81,6 +81,22 @@ def monitor_command(
         ),
     ] = None,
     max_runs: Annotated[int | None, typer.Option("--max-runs", hidden=True)] = None,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            help="Post the alert to this URL (Slack-compatible JSON); overrides"
+            " monitoring.webhook.",
+        ),
+    ] = None,
+    prometheus_textfile: Annotated[
+        Path | None,
+        typer.Option(
+            "--prometheus-textfile",
+            help="Write the gauges to this file for the node exporter; overrides"
+            " monitoring.prometheus_textfile.",
+        ),
+    ] = None,
     no_actions: Annotated[
         bool, typer.Option("--no-actions", help="Do not record, alert or run commands.")
     ] = False,
@@ -117,6 +133,8 @@ def monitor_command(
             out=out,
             actions=not no_actions,
             prom_registry=prom_registry,
+            webhook=webhook,
+            prometheus_textfile=prometheus_textfile,
         )
 
     if schedule is None:
@@ -269,6 +287,8 @@ def _run_once(
     out: Path,
     actions: bool,
     prom_registry: Any,
+    webhook: str | None = None,
+    prometheus_textfile: Path | None = None,
 ) -> int:
     from charter.monitor.actions import take_actions
     from charter.monitor.report import write_report
@@ -312,6 +332,8 @@ def _run_once(
             registry=setup.registry,
             actor=setup.actor,
             evidence_path=evidence_path,
+            webhook=webhook,
+            prometheus_textfile=prometheus_textfile,
             prometheus_registry=prom_registry,
             report_url=report_path.resolve().as_uri(),
         )

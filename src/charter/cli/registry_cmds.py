@@ -343,9 +343,13 @@ def show(
         actor = acting(registry)
         version = registry.get_version(name, version_ref, actor=actor)
         history = registry.history(name, version.number, actor=actor)
+        reference = _reference_summary(
+            registry.reference_profile(name, version.number, actor=actor)
+        )
     if as_json:
         data = version.model_dump(mode="json")
         data["history"] = [h.model_dump(mode="json") for h in history]
+        data["reference_profile"] = reference
         _print_json(data)
         return
     git = version.lineage.get("git") or {}
@@ -367,6 +371,20 @@ def show(
         )
     for key, data in (version.lineage.get("data") or {}).items():
         console.print(f"  data:{key:<6} {data.get('sha256', '')[:16]} rows={data.get('rows')}")
+    if reference is not None:
+        outputs = reference["meta"].get("model_outputs") or {}
+        named = [f"{outputs[k]} ({k})" for k in ("score", "prediction") if outputs.get(k)]
+        console.print(
+            f"  reference  profile of {reference['rows']:,} rows, {len(reference['columns'])}"
+            " columns"
+            + (
+                f"; model outputs {', '.join(named)} on {outputs.get('rows', 0):,} rows"
+                + (" (a seeded sample)" if outputs.get("sampled") else "")
+                if named
+                else ""
+            ),
+            highlight=False,
+        )
     console.print(f"  registered {version.created_at:%Y-%m-%d %H:%M:%S} by {version.created_by}")
     for h in history:
         console.print(
@@ -375,6 +393,17 @@ def show(
         )
     for f in version.flags:
         console.print(f"  [yellow]flag[/]       {f.flag}: {f.reason} ({f.created_by})")
+
+
+def _reference_summary(profile: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What ``show`` tells of a version's reference profile: rows, column kinds, metadata."""
+    if profile is None:
+        return None
+    return {
+        "rows": profile.get("rows"),
+        "columns": {name: column.get("kind") for name, column in profile["columns"].items()},
+        "meta": profile.get("meta") or {},
+    }
 
 
 @evidence_app.command("attach")

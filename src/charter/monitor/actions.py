@@ -126,9 +126,18 @@ def _record(registry: Any, actor: Any, result: MonitorResult) -> ActionOutcome:
 
 
 def _flag(registry: Any, actor: Any, result: MonitorResult) -> ActionOutcome:
+    """Flag the version ``needs-review`` unless it already carries that flag.
+
+    Each run's evidence is still recorded; a schedule does not pile up flags.
+    """
     run = result.run
     reason = "; ".join(f"{f.rule_id}: {f.message}" for f in result.evidence.blocking_findings)
     try:
+        version = registry.get_version(run.model_name, run.model_version)
+        if any(f.flag == NEEDS_REVIEW for f in version.flags):
+            return ActionOutcome(
+                "flag", True, f"{run.model_name}:{run.model_version} is already {NEEDS_REVIEW}"
+            )
         registry.flag_version(
             run.model_name, run.model_version, NEEDS_REVIEW, reason[:1000], actor=actor
         )

@@ -74,7 +74,11 @@ class ColumnDriftParams(_Params):
 
 
 class PredictionDriftParams(_Params):
-    """The prediction column (default: ``data.prediction``, else ``data.score``)."""
+    """The column judged for prediction drift.
+
+    Default: ``data.prediction``, else ``data.score``, else the model output the registry
+    profiled (:func:`charter.monitor.run.prediction_drift_column`).
+    """
 
     column: str | None = None
     method: str | None = None
@@ -281,7 +285,11 @@ def prediction_drift_check(ctx: CheckContext, rule: Rule, params: PredictionDrif
             message="no prediction column in the reference profile"
             if column is None
             else f"prediction column '{column}' is not in the reference profile",
-            details={"reason": "set data.prediction or data.score and profile it at registration"},
+            details={
+                "reason": "register the version with --train-data (the registry profiles the"
+                " model's score and prediction), or set data.prediction / data.score and pass"
+                " a --reference that has that column"
+            },
         )
     ref = run.reference.columns[column]
     per_window, failing, worst = [], [], math.nan

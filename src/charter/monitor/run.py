@@ -67,6 +67,8 @@ class MonitorSettings:
     min_window_rows: int
     prediction_column: str | None
     labels: LabelSpec
+    #: The model's output columns (prediction and score): never counted in the drift share.
+    output_columns: tuple[str, ...] = ()
 
     def method_for(self, column: str) -> str | None:
         """Drift method of a column (``None``: Evidently's selection)."""
@@ -85,9 +87,15 @@ class MonitorSettings:
         *,
         window: str | None = None,
         timestamp: str | None = None,
+        reference: DataProfile | None = None,
     ) -> MonitorSettings:
-        """Read the settings from the policy; ``window``/``timestamp`` override it."""
+        """Read the settings from the policy; ``window``/``timestamp`` override it.
+
+        The model's output columns are the policy's ``data.prediction`` and ``data.score``,
+        else those the registry profiled the model's outputs into (``reference.meta``).
+        """
         mon, data = policy.monitoring, policy.data
+        prediction, score = model_output_columns(policy, reference)
         ts = timestamp or mon.timestamp_column or data.timestamp_column
         if not ts:
             raise DataError(
@@ -101,8 +109,8 @@ class MonitorSettings:
                 sensitive += [s for s in extra if s not in sensitive]
         labels = LabelSpec(
             target=data.target,
-            prediction=data.prediction,
-            score=data.score,
+            prediction=prediction,
+            score=score,
             sensitive=tuple(sensitive),
             regression=policy.model.task is Task.REGRESSION,
             pos_label=data.positive_label,
@@ -119,9 +127,36 @@ class MonitorSettings:
             drift_share=mon.drift_share,
             embeddings=dict(mon.embeddings),
             min_window_rows=mon.min_window_rows,
-            prediction_column=data.prediction or data.score,
+            prediction_column=prediction_drift_column(policy, reference),
             labels=labels,
+            output_columns=tuple(c for c in (prediction, score) if c),
         )
+
+
+def model_output_columns(
+    policy: Policy, reference: DataProfile | None = None
+) -> tuple[str | None, str | None]:
+    """The log's prediction and score columns.
+
+    The policy's ``data.prediction`` and ``data.score``; where it names none, the columns the
+    registry profiled the model's outputs into at registration
+    (``reference.meta["model_outputs"]``, see :func:`charter.lineage.reference_profile`).
+    """
+    profiled = (reference.meta.get("model_outputs") or {}) if reference is not None else {}
+    return (
+        policy.data.prediction or profiled.get("prediction"),
+        policy.data.score or profiled.get("score"),
+    )
+
+
+def prediction_drift_column(policy: Policy, reference: DataProfile | None = None) -> str | None:
+    """The column judged for prediction drift.
+
+    The policy's ``data.prediction``, else ``data.score``; else the model's profiled score
+    (more informative than the thresholded prediction), else its profiled prediction.
+    """
+    prediction, score = model_output_columns(policy, reference)
+    return policy.data.prediction or policy.data.score or score or prediction
 
 
 @dataclass(frozen=True, eq=False)
@@ -464,7 +499,7 @@ def monitoring_rules(policy: Policy, reference: DataProfile) -> list[Rule]:
     if policy.monitoring.rules:
         return list(policy.monitoring.rules)
     rules = [Rule(id="dataset-drift", check="dataset_drift")]
-    prediction = policy.data.prediction or policy.data.score
+    prediction = prediction_drift_column(policy, reference)
     if prediction and prediction in reference.columns:
         rules.append(Rule(id="prediction-drift", check="prediction_drift"))
     rules.append(Rule(id="new-categories", check="new_categories", severity=Severity.WARN))
@@ -606,7 +641,9 @@ def monitor(
         When nothing can be computed: no timestamp column, no compared column in the log, a
         reference profile that shares no column with the log.
     """
-    settings = MonitorSettings.from_policy(policy, window=window, timestamp=timestamp)
+    settings = MonitorSettings.from_policy(
+        policy, window=window, timestamp=timestamp, reference=reference
+    )
     columns = _compared_columns(settings, reference, policy)
     source = log
     log = _join_labels(log, policy, labels if labels is not None else policy.monitoring.labels)
@@ -689,6 +726,8 @@ def _compared_columns(
             )
         return list(settings.columns)
     skip = {policy.data.target, settings.timestamp, policy.data.id_column, policy.data.weight}
+    # of the model's outputs only the one judged for prediction drift is compared
+    skip |= set(settings.output_columns) - {settings.prediction_column}
     return [c for c in reference.columns if c not in skip]
 
 
@@ -726,6 +765,7 @@ def _judge_window(
         for c in columns
         if reference.columns[c].kind in (ColumnKind.NUMERICAL, ColumnKind.CATEGORICAL)
         and c != settings.prediction_column
+        and c not in settings.output_columns
     ]
     drift = dataset_drift(
         reference,

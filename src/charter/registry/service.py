@@ -55,6 +55,7 @@ from charter.errors import (
     did_you_mean,
 )
 from charter.evidence import Evidence, sha256_bytes
+from charter.policy.schema import Policy
 from charter.registry import database, tables
 from charter.registry.promotion import (
     PROMOTABLE_STAGES,
@@ -585,7 +586,9 @@ class Registry:
             The policy file the evidence was produced under; default: the path recorded in
             the evidence. Its hash must equal the evidence's.
         train_data
-            Training data file: fingerprinted, and profiled as the monitoring reference.
+            Training data file: fingerprinted, and profiled as the monitoring reference
+            together with the model's outputs on it (score and prediction, see
+            :func:`charter.lineage.reference_profile`).
         params
             Free parameters to record (hyper-parameters, notes).
         trusted_types
@@ -615,7 +618,8 @@ class Registry:
                 hint=f"register it as '{bundle.model_name}', or set model.name: {name} in the "
                 "policy and run `charter check` again",
             )
-        policy_doc, policy_sha = _policy_for(bundle, policy)
+        policy_doc, validated_policy = _policy_for(bundle, policy)
+        policy_sha = validated_policy.sha256 or ""
         artifact = Path(model)
         if not artifact.is_file():
             raise NotFoundError(
@@ -639,7 +643,17 @@ class Registry:
         profile: dict[str, Any] | None = None
         if train_data is not None:
             data_fingerprints["train"] = lineage_mod.data_fingerprint(train_data, kind="train")
-            profile = lineage_mod.reference_profile(train_data)
+            profile = lineage_mod.reference_profile(
+                train_data,
+                model=_load_for_profile(artifact, trusted, artifact_sha),
+                policy=validated_policy,
+                bins=validated_policy.monitoring.bins,
+                kinds={
+                    column: settings.kind
+                    for column, settings in validated_policy.monitoring.per_column.items()
+                    if settings.kind
+                },
+            )
         for key, value in bundle.inputs.items():
             if key != "model":
                 data_fingerprints.setdefault(key, value.model_dump(mode="json"))
@@ -1726,6 +1740,20 @@ def _trusted_types(artifact: Path, vouched: Sequence[str] | None) -> list[str]:
     return sorted(found)
 
 
+def _load_for_profile(artifact: Path, trusted: list[str], sha256: str) -> Any:
+    """The artifact being registered, loaded the way the registry loads it later.
+
+    With exactly the skops types recorded for it (pickle/joblib only by the hash just taken),
+    so the model outputs of the reference profile come from the model that is stored.
+    Artifacts of formats Charter does not load (ONNX, ...) give ``None``: no model outputs.
+    """
+    from charter.artifacts import PICKLE_SUFFIXES, SKOPS_SUFFIXES, load_model
+
+    if artifact.suffix.lower() not in (*SKOPS_SUFFIXES, *PICKLE_SUFFIXES):
+        return None
+    return load_model(artifact, trusted_types=trusted, sha256=sha256)
+
+
 def _read_evidence(
     evidence: str | Path | Evidence, report: str | Path | None
 ) -> tuple[Evidence, Path | None]:
@@ -1750,7 +1778,7 @@ def _read_evidence(
     return bundle, report_path if report_path.is_file() else None
 
 
-def _policy_for(bundle: Evidence, policy: str | Path | None) -> tuple[dict[str, Any], str]:
+def _policy_for(bundle: Evidence, policy: str | Path | None) -> tuple[dict[str, Any], Policy]:
     from charter.policy.loader import policy_from_dict, read_policy_document
 
     path = (
@@ -1772,7 +1800,7 @@ def _policy_for(bundle: Evidence, policy: str | Path | None) -> tuple[dict[str, 
             f"{bundle.policy.sha256[:12]}…) than {path} ({(validated.sha256 or '')[:12]}…)",
             hint="run `charter check` again with this policy, or pass --policy with the one used",
         )
-    return document, validated.sha256 or ""
+    return document, validated
 
 
 def _validated_policy(version: tables.Version, name: str) -> Any:

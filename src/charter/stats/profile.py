@@ -371,6 +371,10 @@ class DataProfile:
         When the profile was built (UTC).
     start, end
         The time window the rows fall in, for a windowed summary of new data.
+    meta
+        JSON-able facts about how the profile was made; the registry records here which
+        columns hold the model's outputs (``model_outputs``: ``{"score": ..., "prediction":
+        ...}``, the rows they were computed on), which monitoring reads.
     """
 
     columns: dict[str, ColumnProfile]
@@ -380,6 +384,7 @@ class DataProfile:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     start: datetime | None = None
     end: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> ColumnProfile:
         return self.columns[name]
@@ -437,6 +442,7 @@ class DataProfile:
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "columns": {n: c.to_dict() for n, c in self.columns.items()},
+            **({"meta": self.meta} if self.meta else {}),
         }
 
     @classmethod
@@ -467,6 +473,7 @@ class DataProfile:
             created_at=datetime.fromisoformat(data["created_at"]),
             start=datetime.fromisoformat(data["start"]) if data.get("start") else None,
             end=datetime.fromisoformat(data["end"]) if data.get("end") else None,
+            meta=dict(data.get("meta") or {}),
         )
 
     def to_json(self) -> str:

@@ -14,8 +14,8 @@ warm-up, median reported:
   the previous production version, and audits it all in one transaction).
 
 The target: Charter no slower. A second Charter figure adds ``--train-data`` (fingerprint and
-the monitoring reference profile of a 5,000-row training file), which MLflow has no
-counterpart for.
+the monitoring reference profile of a 5,000-row training file and of the model's outputs on
+it), which MLflow has no counterpart for.
 
     python benchmarks/bench_registry.py --versions 10000 --repeat 15
 """

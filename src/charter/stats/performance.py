@@ -54,8 +54,12 @@ from typing import Any, Literal, TypedDict, Unpack
 import numpy as np
 
 from charter.errors import CheckError, DataError
-from charter.stats.bootstrap import Intervals, percentile_interval, percentile_intervals
-from charter.stats.bootstrap import resample_counts as _resample
+from charter.stats.bootstrap import (
+    Intervals,
+    percentile_interval,
+    percentile_intervals,
+    resample_counts,
+)
 from charter.stats.counts import ConfusionCounts, confusion_counts
 from charter.stats.rates import RATES, undefined_reason
 from charter.stats.regression import RegressionMoments, regression_moments
@@ -474,7 +478,7 @@ def _intervals(
             info["method"] = None
             info["reason"] = "bootstrap is 0"
             return None, None, info
-        resampled = _resample(stats, bootstrap, seed=seed)
+        resampled = resample_counts(stats, bootstrap, seed=seed)
         whole = percentile_interval(
             metric.kernel(resampled.sum(axis=-3)), confidence_level, seed=seed
         )

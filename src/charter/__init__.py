@@ -38,12 +38,18 @@ _EXPORTS: dict[str, str] = {
     "confusion_counts": "charter.stats.counts",
     "GroupMetrics": "charter.stats.fairness",
     "MetricResult": "charter.stats.results",
+    "DataProfile": "charter.stats.profile",
+    "build_profile": "charter.monitor.profile",
+    "Registry": "charter.registry",
+    "compliance_report": "charter.cards",
+    "model_card": "charter.cards",
 }
 
 __all__ = [
     "CharterError",
     "ConfusionCounts",
     "DataError",
+    "DataProfile",
     "Evidence",
     "Finding",
     "Fingerprint",
@@ -53,21 +59,26 @@ __all__ = [
     "ModelLoadError",
     "Policy",
     "PolicyError",
+    "Registry",
     "Rule",
     "Severity",
     "Threshold",
     "UntrustedArtifactError",
     "Verdict",
     "__version__",
+    "build_profile",
     "check",
+    "compliance_report",
     "confusion_counts",
     "load_model",
     "load_policy",
+    "model_card",
     "save_model",
 ]
 
 if TYPE_CHECKING:
     from charter.artifacts import load_model, save_model
+    from charter.cards import compliance_report, model_card
     from charter.errors import (
         CharterError,
         DataError,
@@ -78,9 +89,12 @@ if TYPE_CHECKING:
     )
     from charter.evidence import Evidence, Finding, Fingerprint, Severity, Threshold, Verdict
     from charter.gate import check
+    from charter.monitor.profile import build_profile
     from charter.policy import Policy, Rule, load_policy
+    from charter.registry import Registry
     from charter.stats.counts import ConfusionCounts, confusion_counts
     from charter.stats.fairness import GroupMetrics
+    from charter.stats.profile import DataProfile
     from charter.stats.results import MetricResult
 
 

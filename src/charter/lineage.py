@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -155,36 +157,56 @@ def _rows_and_schema(source: Path) -> tuple[int, dict[str, str]]:
 
 
 def environment() -> dict[str, Any]:
-    """Python, platform and tracked package versions (same form as evidence bundles)."""
+    """Python, platform and tracked package versions (same form as evidence bundles).
+
+    Read once per process (package metadata is slow to parse and does not change under a
+    running interpreter).
+    """
+    return copy.deepcopy(_environment())
+
+
+@functools.cache
+def _environment() -> dict[str, Any]:
     return environment_snapshot()
 
 
-def read_table(path: str | Path) -> Any:
-    """Read a data file into a polars DataFrame (for the reference profile)."""
-    import polars as pl
+#: Training files up to this size are profiled in memory (fast); larger ones out of core.
+IN_MEMORY_PROFILE_BYTES = 512 * 1024 * 1024
+
+
+def reference_profile(path: str | Path, **options: Any) -> dict[str, Any]:
+    """The monitoring reference profile of a training data file.
+
+    Built by the monitor's :func:`~charter.monitor.profile.build_profile` on the file read into
+    memory with polars, or, above :data:`IN_MEMORY_PROFILE_BYTES`, out of core by
+    :func:`~charter.monitor.profile.profile_file` (Parquet or CSV through DuckDB). Returns its
+    ``to_dict()``, which the monitor reads back with ``DataProfile.from_dict``.
+    """
+    from charter.monitor.profile import build_profile, profile_file
 
     source = Path(path)
-    suffix = source.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pl.read_parquet(source)
-    if suffix in (".arrow", ".feather", ".ipc"):
-        return pl.read_ipc(source)
-    if suffix in (".jsonl", ".ndjson"):
-        return pl.read_ndjson(source)
-    return pl.read_csv(source, separator="\t" if suffix == ".tsv" else ",")
-
-
-def reference_profile(path: str | Path, **options: Any) -> dict[str, Any] | None:
-    """The monitoring reference profile of a training data file, when monitoring is installed.
-
-    Calls :func:`charter.monitor.profile.build_profile` and returns its ``to_dict()``.
-    """
-    import importlib
-
-    try:
-        profiles = importlib.import_module("charter.monitor.profile")
-    except ImportError:
-        return None
-    profile = profiles.build_profile(read_table(path), **options)
+    if source.stat().st_size > IN_MEMORY_PROFILE_BYTES:
+        profile = profile_file(source, **options)
+    else:
+        profile = build_profile(_read_table(source), **options)
     result: dict[str, Any] = profile.to_dict()
     return result
+
+
+def _read_table(source: Path) -> Any:
+    import polars as pl
+
+    suffix = source.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pl.read_parquet(source)
+        if suffix in (".arrow", ".feather", ".ipc"):
+            return pl.read_ipc(source)
+        if suffix in (".jsonl", ".ndjson"):
+            return pl.read_ndjson(source)
+        return pl.read_csv(source, separator="\t" if suffix == ".tsv" else ",")
+    except Exception as exc:
+        raise DataError(
+            f"cannot read {source} as a table: {exc}",
+            hint="check the file is a valid Parquet/CSV/Arrow/JSONL table",
+        ) from exc

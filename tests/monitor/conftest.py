@@ -18,14 +18,19 @@ DRIFT_DAY = 4  # the log drifts from 2024-03-04 on
 
 
 def credit_frame(
-    n: int, *, seed: int, shift: float = 0.0, unfair: bool = False, start: str = "2024-03-01",
+    n: int,
+    *,
+    seed: int,
+    shift: float = 0.0,
+    unfair: bool = False,
+    start: str = "2024-03-01",
     days: int = 1,
 ) -> pd.DataFrame:
     """Applications with a score; ``shift`` moves income, ``unfair`` lowers women's scores."""
     rng = np.random.default_rng(seed)
     sex = rng.choice(["F", "M"], n)
     income = rng.lognormal(10.5 + shift, 0.4, n)
-    age = rng.integers(18, 80, n) + int(round(24 * shift))
+    age = rng.integers(18, 80, n) + round(24 * shift)
     region = rng.choice(["north", "south", "east", "west"], n, p=[0.4, 0.3, 0.2, 0.1])
     default = (rng.random(n) < 0.25).astype(int)
     score = 0.25 + 0.35 * (default - 0.25) + rng.normal(0, 0.12, n)

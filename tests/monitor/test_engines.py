@@ -25,7 +25,9 @@ def _same(a, b) -> None:
             assert l_hist.m2 == pytest.approx(r_hist.m2, rel=1e-9)
             assert (l_hist.minimum, l_hist.maximum) == (r_hist.minimum, r_hist.maximum)
         for name in ("region", "sex"):
-            assert left.profile[name].categories.as_dict() == right.profile[name].categories.as_dict()
+            assert (
+                left.profile[name].categories.as_dict() == right.profile[name].categories.as_dict()
+            )
         assert (left.counts.rows == right.counts.rows).all()
         assert left.counts.keys == right.counts.keys
         assert left.scores.roc_auc() == pytest.approx(right.scores.roc_auc(), rel=1e-12)
@@ -45,7 +47,10 @@ def parquet_log(log, tmp_path_factory) -> Path:
 
 
 def test_polars_and_arrow_frames(log, reference, in_memory) -> None:
-    _same(in_memory, summarize_log(pl.from_pandas(log), reference, window="1d", timestamp="ts", labels=SPEC))
+    _same(
+        in_memory,
+        summarize_log(pl.from_pandas(log), reference, window="1d", timestamp="ts", labels=SPEC),
+    )
     table = pa.Table.from_pandas(log, preserve_index=False)
     _same(in_memory, summarize_log(table, reference, window="1d", timestamp="ts", labels=SPEC))
 
@@ -57,14 +62,18 @@ def test_polars_lazy_and_duckdb_bin_inside_the_engine(log, reference, in_memory)
     _same(in_memory, summarize_log(relation, reference, window="1d", timestamp="ts", labels=SPEC))
 
 
-def test_parquet_files_in_small_batches_and_through_duckdb(parquet_log, reference, in_memory) -> None:
+def test_parquet_files_in_small_batches_and_through_duckdb(
+    parquet_log, reference, in_memory
+) -> None:
     batches = summarize_log(
         parquet_log, reference, window="1d", timestamp="ts", labels=SPEC, batch_rows=777
     )
     _same(in_memory, batches)
     _same(
         in_memory,
-        summarize_log(parquet_log, reference, window="1d", timestamp="ts", labels=SPEC, engine="duckdb"),
+        summarize_log(
+            parquet_log, reference, window="1d", timestamp="ts", labels=SPEC, engine="duckdb"
+        ),
     )
 
 
@@ -89,3 +98,25 @@ def test_spark_dataframe_gives_the_in_memory_numbers(spark, log, reference, poli
     assert [(f.rule_id, f.verdict) for f in left] == [(f.rule_id, f.verdict) for f in right]
     for x, y in zip(left, right, strict=True):
         assert x.value == pytest.approx(y.value, rel=1e-9)
+
+
+def test_since_and_until_on_parquet_skip_row_groups_and_agree(parquet_log, log, reference) -> None:
+    from datetime import UTC, datetime
+
+    since, until = datetime(2024, 3, 2, 12, tzinfo=UTC), datetime(2024, 3, 4, tzinfo=UTC)
+    files = summarize_log(
+        parquet_log,
+        reference,
+        window="1d",
+        timestamp="ts",
+        since=since,
+        until=until,
+        batch_rows=500,
+    )
+    frame = summarize_log(log, reference, window="1d", timestamp="ts", since=since, until=until)
+    assert (
+        files.rows
+        == frame.rows
+        == int(((log.ts >= "2024-03-02 12:00") & (log.ts < "2024-03-04")).sum())
+    )
+    assert list(files.windows) == list(frame.windows)

@@ -88,7 +88,9 @@ def test_daily_windows_merge_into_the_weekly_window(log, reference) -> None:
     for start, summary in weekly.windows.items():
         other = merged.windows[start].profile
         assert (other["income"].numeric.counts == summary.profile["income"].numeric.counts).all()
-        assert other["region"].categories.as_dict() == summary.profile["region"].categories.as_dict()
+        assert (
+            other["region"].categories.as_dict() == summary.profile["region"].categories.as_dict()
+        )
 
 
 def test_evidence_records_the_version_windows_and_inputs(result) -> None:
@@ -195,3 +197,37 @@ def test_explicit_rules_methods_and_per_column_thresholds(log, reference) -> Non
     assert result.windows[0].drift["income"].threshold == 0.2
     pred = _finding(result, "pred")
     assert pred.details["windows"][0]["method"] == "ks"
+
+
+def test_monitoring_rules_validate_with_the_policy(tmp_path) -> None:
+    import yaml
+
+    from charter.errors import PolicyError
+    from charter.policy import load_policy
+
+    from .conftest import POLICY
+
+    document = {
+        **POLICY,
+        "monitoring": {
+            "window": "6h",
+            "rules": [
+                {"id": "drift", "check": "dataset_drift", "max": 0.3},
+                {"id": "dpd", "check": "window_fairness", "params": {"metric": "disparate_impact"}},
+            ],
+        },
+    }
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(document))
+    assert [r.check for r in load_policy(path).monitoring.rules] == [
+        "dataset_drift",
+        "window_fairness",
+    ]
+    document["monitoring"]["rules"][1]["params"] = {"metrics": "oops"}
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(PolicyError, match=r"monitoring\.rules"):
+        load_policy(path)
+    document["monitoring"]["rules"] = [{"id": "x", "check": "demographic_parity_difference"}]
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(PolicyError, match="belongs in the 'fairness' section"):
+        load_policy(path)

@@ -1,1 +1,1 @@
-from registry_support import database_url, team  # noqa: F401
+from registry_support import database_url, team, team_templates  # noqa: F401

@@ -177,3 +177,26 @@ def test_dataset_drift_share_follows_evidentlys_rule() -> None:
     assert result.drifted_columns == ["x0", "x1"]
     assert result.share == 0.5 and result.drifted
     assert not dataset_drift(reference, current, drift_share=0.6).drifted
+
+
+def test_embedding_drift_equals_evidentlys_model_and_mmd_methods() -> None:
+    from evidently.legacy.metrics.data_drift.embedding_drift_methods import (
+        MMDDriftMethod,
+        ModelDriftMethod,
+    )
+
+    from charter.stats.drift import embedding_drift
+
+    ref = RNG.normal(size=(600, 6))
+    cur = RNG.normal(0.25, 1.0, size=(500, 6))
+    reference = build_profile(pd.DataFrame({"e": list(ref)}))
+    [current] = profile_against(pd.DataFrame({"e": list(cur)}), reference)
+    assert reference["e"].kind is ColumnKind.EMBEDDING
+    # the profiles keep every vector here (<= 1,000), in their original order
+    assert np.allclose(reference["e"].embedding.vectors, ref.astype(np.float32))
+    ref_f, cur_f = ref.astype(np.float32).astype(float), cur.astype(np.float32).astype(float)
+    for method, peer in (("model", ModelDriftMethod()), ("mmd", MMDDriftMethod())):
+        ours = embedding_drift(reference["e"], current["e"], method=method)
+        score, drifted, _ = peer(pd.DataFrame(cur_f), pd.DataFrame(ref_f))
+        assert ours.score == pytest.approx(score, rel=1e-9), method
+        assert ours.drifted == drifted

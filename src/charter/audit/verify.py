@@ -1,9 +1,12 @@
 """Verifying the chain: stream every entry, recompute its hash, follow the links.
 
-The hot loop touches only four columns of plain DB-API tuples (``seq``, ``body``,
-``prev_hash``, ``hash``), in batches, with no ORM objects: verifying costs little more than
-hashing the stored bytes. At the first entry that does not fit, a few targeted queries classify
-what happened to the rows:
+The hot loop reads three columns of plain DB-API tuples (the body's bytes, ``prev_hash``,
+``hash``) in storage order, in batches, with no ORM objects (SQLite memory-maps the file for
+it): verifying costs little more than hashing the stored bytes. Entries whose hashes and links
+hold from the first to Charter's recorded head are the chain (each body carries its sequence
+number under its hash). When anything does not fit, the chain is walked again in sequence order
+and, at the first entry that does not fit, a few targeted queries classify what happened to the
+rows:
 
 ``altered``
     an entry's content no longer matches its hash (or was rewritten and re-hashed, so its
@@ -34,6 +37,10 @@ from charter.errors import CharterError
 from charter.registry.tables import audit_entries, audit_head
 
 _SELECT = "SELECT seq, body, prev_hash, hash FROM charter_audit_entries ORDER BY seq"
+#: The fast path: storage order, the body as bytes (no decoding and re-encoding), no seq.
+_SELECT_FAST = "SELECT {body}, prev_hash, hash FROM charter_audit_entries ORDER BY id"
+_BODY_BYTES = {"sqlite": "CAST(body AS BLOB)", "postgresql": "convert_to(body, 'UTF8')"}
+_SQLITE_MMAP = 1 << 30
 
 
 class BreakKind(StrEnum):
@@ -111,11 +118,16 @@ class _Row:
     hash: str
 
 
+#: Rows per fetch: small batches keep SQLite's rows in the CPU cache while they are hashed
+#: (measured fastest at 128-512); PostgreSQL trades that for fewer round trips.
+BATCH_ROWS = {"sqlite": 256, "postgresql": 5_000}
+
+
 def verify_chain(
     engine: Engine,
     *,
     key: bytes | None = None,
-    batch_size: int = 50_000,
+    batch_size: int | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> ChainReport:
     """Verify the whole audit trail of the registry at ``engine``.
@@ -127,54 +139,94 @@ def verify_chain(
     key
         The HMAC key, for a keyed registry.
     batch_size
-        Rows fetched per round trip.
+        Rows fetched at a time (default: :data:`BATCH_ROWS` of the dialect).
     on_batch
         Called with the number of rows of each batch (for progress bars).
     """
     with engine.connect() as connection:
         head = connection.execute(select(audit_head.c.seq, audit_head.c.hash)).first()
     head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+    batch_size = batch_size or BATCH_ROWS.get(engine.dialect.name, 1_000)
+    fast = _verify_fast(engine, key, batch_size, on_batch)
+    if fast is not None and fast == (head_seq, head_hash):
+        return ChainReport(
+            ok=True,
+            checked=head_seq,
+            head_seq=head_seq,
+            head_hash=head_hash,
+            detail=f"{head_seq} entries verified",
+        )
+    return _verify_in_order(engine, key, batch_size, head_seq, head_hash)
 
+
+def _cursor(engine: Engine, raw: Any, batch_size: int, name: str) -> Any:
+    if engine.dialect.name == "postgresql":
+        cursor = raw.driver_connection.cursor(name=name)
+        cursor.itersize = batch_size
+        return cursor
+    cursor = raw.cursor()
+    cursor.execute(f"PRAGMA mmap_size = {_SQLITE_MMAP}")
+    return cursor
+
+
+def _verify_fast(
+    engine: Engine,
+    key: bytes | None,
+    batch_size: int,
+    on_batch: Callable[[int], None] | None,
+) -> tuple[int, str] | None:
+    """Hash and link every entry in storage order: ``(count, last hash)``, or None at a misfit."""
     raw = engine.raw_connection()
     try:
-        if engine.dialect.name == "postgresql":
-            cursor = raw.driver_connection.cursor(name="charter_audit_verify")  # type: ignore[union-attr]
-            cursor.itersize = batch_size
-        else:
-            cursor = raw.cursor()
-        cursor.execute(_SELECT)
-        expected, prev = 1, GENESIS
+        cursor = _cursor(engine, raw, batch_size, "charter_audit_verify_fast")
+        cursor.execute(_SELECT_FAST.format(body=_BODY_BYTES[engine.dialect.name]))
+        count, prev = 0, GENESIS
         sha256 = hashlib.sha256
         digest = hmac.digest
+        while True:
+            batch = cursor.fetchmany(batch_size)
+            if not batch:
+                break
+            if key is None:
+                for body, prev_hash, stored in batch:
+                    if prev_hash != prev or sha256(body).hexdigest() != stored:
+                        return None
+                    prev = stored
+            else:
+                for body, prev_hash, stored in batch:
+                    if prev_hash != prev or digest(key, body, "sha256").hex() != stored:
+                        return None
+                    prev = stored
+            count += len(batch)
+            if on_batch is not None:
+                on_batch(len(batch))
+        cursor.close()
+        raw.rollback()
+        return count, prev
+    finally:
+        raw.close()
+
+
+def _verify_in_order(
+    engine: Engine, key: bytes | None, batch_size: int, head_seq: int, head_hash: str
+) -> ChainReport:
+    """Walk the chain in sequence order and classify the first entry that does not fit."""
+    raw = engine.raw_connection()
+    try:
+        cursor = _cursor(engine, raw, batch_size, "charter_audit_verify")
+        cursor.execute(_SELECT)
+        expected, prev = 1, GENESIS
         broken: tuple[Any, ...] | None = None
         while broken is None:
             batch = cursor.fetchmany(batch_size)
             if not batch:
                 break
-            if key is None:
-                for row in batch:
-                    seq, body, prev_hash, stored = row
-                    if (
-                        seq != expected
-                        or prev_hash != prev
-                        or sha256(body.encode()).hexdigest() != stored
-                    ):
-                        broken = tuple(row)
-                        break
-                    prev, expected = stored, expected + 1
-            else:
-                for row in batch:
-                    seq, body, prev_hash, stored = row
-                    if (
-                        seq != expected
-                        or prev_hash != prev
-                        or digest(key, body.encode(), "sha256").hex() != stored
-                    ):
-                        broken = tuple(row)
-                        break
-                    prev, expected = stored, expected + 1
-            if on_batch is not None:
-                on_batch(len(batch))
+            for row in batch:
+                seq, body, prev_hash, stored = row
+                if seq != expected or prev_hash != prev or hash_body(body, key) != stored:
+                    broken = tuple(row)
+                    break
+                prev, expected = stored, expected + 1
         cursor.close()
         raw.rollback()
     finally:

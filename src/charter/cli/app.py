@@ -43,6 +43,7 @@ def _register_commands() -> None:
     # Each module adds its commands to `app` on import.
     from charter.cli import (  # noqa: F401
         audit_cmds,
+        card_cmds,
         check_cmds,
         mitigate_cmds,
         monitor_cmds,

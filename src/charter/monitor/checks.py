@@ -103,9 +103,15 @@ class WindowFairnessParams(_Params):
 
 
 class WindowPerformanceParams(_Params):
-    """A performance metric per window (a name from :mod:`charter.stats.performance`)."""
+    """A performance metric per window (a name from :mod:`charter.stats.performance`).
+
+    ``aggregate: worst_group`` judges the worst group of ``sensitive`` (default: the policy's
+    sensitive columns) instead of all rows.
+    """
 
     metric: str = "accuracy"
+    sensitive: list[str] | None = None
+    aggregate: Literal["overall", "worst_group"] = "overall"
 
 
 def _windows_finding(
@@ -392,7 +398,7 @@ def new_categories_check(ctx: CheckContext, rule: Rule, params: NewCategoriesPar
         found: dict[str, list[Any]] = {}
         if w.drift is not None:
             for c in w.drift.columns:
-                new = c.details.get("new_categories") or c.details.get("new_values")
+                new = c.details.get("new_categories")
                 if new and (params.columns is None or c.column in params.columns):
                     found[c.column] = new
         entry["value"] = sum(len(v) for v in found.values())
@@ -455,18 +461,23 @@ def _metric_over_windows(
     ctx: MonitorContext, rule: Rule, series: list[dict[str, Any]], metric: str
 ) -> Finding:
     bounds = rule.threshold
+    by_interval = ctx.policy.monitoring.window_verdict == "interval"
     failing, at_risk = [], []
     worst = math.nan
     for entry in series:
         value = entry.get("value")
         if not entry.get("judged", True) or value is None:
             continue
-        if bounds is not None and not bounds.admits(value):
+        entry["status"] = _window_status(bounds, value, entry.get("ci"), by_interval=by_interval)
+        if entry["status"] == "violation":
             failing.append(entry)
-        elif bounds is not None and entry.get("ci") and _ci_crosses(bounds, entry["ci"]):
+        elif entry["status"] == "at_risk":
             at_risk.append(entry["start"])
         worst = value if math.isnan(worst) else _farther(bounds, value, worst)
-    extra: dict[str, Any] = {"metric": metric}
+    extra: dict[str, Any] = {
+        "metric": metric,
+        "window_verdict": "interval" if by_interval else "estimate",
+    }
     if at_risk:
         extra["at_risk_windows"] = at_risk
     slope = _trend(series)
@@ -481,6 +492,7 @@ def _metric_over_windows(
         value=worst,
         threshold=bounds,
         noun=f"{metric} out of bounds",
+        extra=extra,
     )
     if at_risk and finding.verdict is Verdict.PASS:
         finding = finding.model_copy(
@@ -490,6 +502,36 @@ def _metric_over_windows(
             }
         )
     return finding
+
+
+def _window_status(
+    bounds: Threshold | None, value: float, ci: list[float | None] | None, *, by_interval: bool
+) -> str:
+    """``violation``, ``at_risk`` or ``ok`` for one window's estimate and interval.
+
+    By estimate, the window violates when its estimate leaves the bounds and is at risk when
+    only its interval crosses them. By interval, it violates only when the whole interval lies
+    outside the bounds (the violation is significant at the interval's level); an estimate
+    outside with an interval crossing the bound is at risk. Without an interval, the estimate
+    decides either way.
+    """
+    if bounds is None:
+        return "ok"
+    inside = bounds.admits(value)
+    has_ci = bool(ci) and ci is not None and ci[0] is not None and ci[1] is not None
+    if not has_ci:
+        return "ok" if inside else "violation"
+    assert ci is not None
+    crosses = _ci_crosses(bounds, ci)
+    if not by_interval:
+        return "violation" if not inside else ("at_risk" if crosses else "ok")
+    low, high = float(ci[0]), float(ci[1])  # type: ignore[arg-type]
+    wholly_outside = (bounds.max is not None and low > bounds.max) or (
+        bounds.min is not None and high < bounds.min
+    )
+    if wholly_outside:
+        return "violation"
+    return "at_risk" if (not inside or crosses) else "ok"
 
 
 def _ci_crosses(bounds: Threshold, ci: list[float | None]) -> bool:

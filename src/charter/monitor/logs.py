@@ -77,6 +77,18 @@ def scan_lazy(path: str | Path, *, connection: Any = None) -> nw.LazyFrame[Any]:
     return nw.from_native(relation)
 
 
+def log_columns(path: str | Path) -> list[str]:
+    """Column names of a log on disk (read from the file metadata, not the rows)."""
+    import pyarrow.dataset as ds
+
+    files = log_files(path)
+    fmt = "parquet" if files[0].suffix.lower() in PARQUET else "csv"
+    try:
+        return list(ds.dataset([str(f) for f in files], format=fmt).schema.names)
+    except Exception as exc:
+        raise DataError(f"cannot read the log at {path}: {exc}", hint="check the files") from exc
+
+
 def iter_batches(
     path: str | Path,
     *,
@@ -86,7 +98,12 @@ def iter_batches(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Iterator[nw.DataFrame[Any]]:
-    """The log's rows in eager batches of at most ``batch_rows`` (pyarrow datasets).
+    """The log's rows in eager batches of at most ``batch_rows``.
+
+    Parquet files are read one row group at a time (``pyarrow.parquet.ParquetFile``, no
+    read-ahead): memory stays about one batch whatever the log's size; row groups whose
+    timestamp statistics fall outside ``[since, until)`` are skipped unread. CSV files are
+    streamed through a pyarrow dataset.
 
     Parameters
     ----------
@@ -95,34 +112,129 @@ def iter_batches(
     columns
         Columns to read (others are never decoded).
     batch_rows
-        Rows per batch; memory stays around one batch.
+        Rows per batch.
     timestamp, since, until
-        Keep rows with ``since <= timestamp < until`` (pushed down into the scan).
+        Keep rows with ``since <= timestamp < until``.
     """
+    files = log_files(path)
+    if files[0].suffix.lower() in PARQUET:
+        for file in files:
+            yield from _parquet_batches(file, columns, batch_rows, timestamp, since, until)
+        return
+    yield from _csv_batches(files, columns, batch_rows, timestamp, since, until)
+
+
+def _time_filter(
+    table: Any, timestamp: str | None, since: datetime | None, until: datetime | None
+) -> Any:
+    import pyarrow.compute as pc
+
+    if timestamp is None or (since is None and until is None):
+        return table
+    column = table.column(timestamp)
+    mask = None
+    if since is not None:
+        mask = pc.greater_equal(column, _arrow_scalar(since, column.type))
+    if until is not None:
+        upper = pc.less(column, _arrow_scalar(until, column.type))
+        mask = upper if mask is None else pc.and_(mask, upper)
+    return table.filter(pc.fill_null(mask, True))
+
+
+def _parquet_batches(
+    file: Path,
+    columns: Sequence[str] | None,
+    batch_rows: int,
+    timestamp: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Iterator[nw.DataFrame[Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(file, pre_buffer=False)
+    except Exception as exc:
+        raise DataError(f"cannot read the log file {file}: {exc}", hint="check the file") from exc
+    names = reader.schema_arrow.names
+    wanted = [c for c in (columns or names) if c in names]
+    groups = _row_groups_in_range(reader, timestamp, since, until)
+    if not groups:
+        return
+    for batch in reader.iter_batches(
+        batch_size=batch_rows, row_groups=groups, columns=wanted, use_threads=False
+    ):
+        table = _time_filter(pa.Table.from_batches([batch]), timestamp, since, until)
+        if table.num_rows:
+            yield nw.from_native(table, eager_only=True)
+
+
+def _row_groups_in_range(
+    reader: Any, timestamp: str | None, since: datetime | None, until: datetime | None
+) -> list[int]:
+    """Row groups that may hold rows in ``[since, until)`` (by their min/max statistics)."""
+    every = list(range(reader.num_row_groups))
+    if timestamp is None or (since is None and until is None):
+        return every
+    names = reader.schema_arrow.names
+    if timestamp not in names:
+        return every
+    index = reader.schema_arrow.get_field_index(timestamp)
+    ts_type = reader.schema_arrow.field(timestamp).type
+    keep = []
+    for g in every:
+        stats = reader.metadata.row_group(g).column(index).statistics
+        if stats is None or not stats.has_min_max:
+            keep.append(g)
+            continue
+        low, high = _as_utc_value(stats.min, ts_type), _as_utc_value(stats.max, ts_type)
+        if low is None or high is None:
+            keep.append(g)
+            continue
+        if since is not None and high < since:
+            continue
+        if until is not None and low >= until:
+            continue
+        keep.append(g)
+    return keep
+
+
+def _as_utc_value(value: Any, arrow_type: Any) -> datetime | None:
+    import pyarrow as pa
+
+    from charter.monitor.windows import as_utc
+
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if pa.types.is_date(arrow_type):
+        return as_utc(datetime(value.year, value.month, value.day))
+    return None
+
+
+def _csv_batches(
+    files: list[Path],
+    columns: Sequence[str] | None,
+    batch_rows: int,
+    timestamp: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Iterator[nw.DataFrame[Any]]:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    files = log_files(path)
-    fmt = "parquet" if files[0].suffix.lower() in PARQUET else "csv"
     try:
-        dataset = ds.dataset([str(f) for f in files], format=fmt)
+        dataset = ds.dataset([str(f) for f in files], format="csv")
     except Exception as exc:
-        raise DataError(f"cannot read the log at {path}: {exc}", hint="check the files") from exc
+        raise DataError(f"cannot read the log: {exc}", hint="check the files") from exc
     names = dataset.schema.names
     wanted = [c for c in (columns or names) if c in names]
-    condition = None
-    if timestamp is not None and (since is not None or until is not None):
-        field = ds.field(timestamp)
-        ts_type = dataset.schema.field(timestamp).type
-        if since is not None:
-            condition = field >= _arrow_scalar(since, ts_type)
-        if until is not None:
-            upper = field < _arrow_scalar(until, ts_type)
-            condition = upper if condition is None else condition & upper
-    scanner = dataset.scanner(columns=wanted, filter=condition, batch_size=batch_rows)
+    scanner = dataset.scanner(
+        columns=wanted, batch_size=batch_rows, batch_readahead=0, fragment_readahead=0
+    )
     for batch in scanner.to_batches():
-        if batch.num_rows:
-            yield nw.from_native(pa.Table.from_batches([batch]), eager_only=True)
+        table = _time_filter(pa.Table.from_batches([batch]), timestamp, since, until)
+        if table.num_rows:
+            yield nw.from_native(table, eager_only=True)
 
 
 def _arrow_scalar(moment: datetime, arrow_type: Any) -> Any:

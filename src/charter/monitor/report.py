@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 MAX_DISTRIBUTION_PLOTS = 12
 _OK, _BAD, _REF, _CUR, _GREY = "#2a9d8f", "#d62828", "#457b9d", "#e76f51", "#8d99ae"
+_RISK = "#f4a261"
 
 
 def _figure(width: float = 7.5, height: float = 3.0) -> Any:
@@ -48,7 +50,9 @@ def _svg(fig: Any) -> str:
     fig.savefig(buffer, format="svg")
     plt.close(fig)
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    # matplotlib's RDF metadata (creator URL, date) adds nothing to a report
+    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
 
 
 def overall_drift(result: MonitorResult) -> DatasetDrift | None:
@@ -174,11 +178,8 @@ def distribution_plot(reference: ColumnProfile, current: ColumnProfile, drift: C
 
 def metric_over_time_plot(title: str, windows: Sequence[dict[str, Any]], bounds: Any) -> str | None:
     """A metric per window with its confidence interval and the rule's bounds."""
-    points = [
-        (datetime.fromisoformat(w["start"]), w["value"], w.get("ci"))
-        for w in windows
-        if w.get("value") is not None and w.get("judged", True)
-    ]
+    judged = [w for w in windows if w.get("value") is not None and w.get("judged", True)]
+    points = [(datetime.fromisoformat(w["start"]), w["value"], w.get("ci")) for w in judged]
     if not points:
         return None
     fig, ax = _figure()
@@ -190,13 +191,20 @@ def metric_over_time_plot(title: str, windows: Sequence[dict[str, Any]], bounds:
         highs = [ci[1] if ci and ci[1] is not None else y for ci, y in zip(cis, ys, strict=True)]
         ax.fill_between(xs, lows, highs, color=_REF, alpha=0.2, label="95% interval")
     ax.plot(xs, ys, marker="o", color=_REF, label=title)
-    bad = [
-        (x, y) for x, y in zip(xs, ys, strict=True) if bounds is not None and not bounds.admits(y)
+    statuses = [
+        w.get("status") or ("violation" if bounds is not None and not bounds.admits(y) else "ok")
+        for w, y in zip(judged, ys, strict=True)
     ]
-    if bad:
-        ax.scatter(
-            [b[0] for b in bad], [b[1] for b in bad], color=_BAD, zorder=3, label="violation"
-        )
+    for status, color in (("at_risk", _RISK), ("violation", _BAD)):
+        marked = [(x, y) for x, y, s in zip(xs, ys, statuses, strict=True) if s == status]
+        if marked:
+            ax.scatter(
+                [m[0] for m in marked],
+                [m[1] for m in marked],
+                color=color,
+                zorder=3,
+                label=status.replace("_", " "),
+            )
     if bounds is not None:
         for limit in (bounds.min, bounds.max):
             if limit is not None:

@@ -191,10 +191,10 @@ class MonitorRun:
         """The fairness metric of ``params`` in every window, with its bootstrap interval."""
         from charter.stats.fairness import NAMED_METRICS, GroupMetrics
 
-        if params.metric not in NAMED_METRICS:
+        if params.metric not in NAMED_METRICS and params.metric != "four_fifths_rule":
             raise CheckError(
                 f"unknown fairness metric '{params.metric}'",
-                hint=f"use one of {', '.join(NAMED_METRICS)}",
+                hint=f"use one of {', '.join(NAMED_METRICS)}, four_fifths_rule",
             )
         fair = self.policy.fairness
         names = list(params.sensitive or self.policy.sensitive_features)
@@ -222,9 +222,13 @@ class MonitorRun:
                         confidence_level=fair.confidence_level,
                         seed=fair.seed,
                     )
-                    result = NAMED_METRICS[params.metric](
-                        groups, params.method, "worst_case", privileged
-                    )
+                    if params.metric == "four_fifths_rule":
+                        bound = rule.min if rule.min is not None else 0.8
+                        result = groups.four_fifths_rule(bound)
+                    else:
+                        result = NAMED_METRICS[params.metric](
+                            groups, params.method, "worst_case", privileged
+                        )
                     entry.update(_metric_entry(result))
             out.append(entry)
         return out
@@ -247,7 +251,18 @@ class MonitorRun:
             entry = _stub(w)
             summary = w.summary
             stats: Any = None
-            if summary is not None:
+            worst_group = params.aggregate == "worst_group"
+            names = list(params.sensitive or self.policy.sensitive_features)
+            if summary is not None and worst_group and metric.kind != "scores":
+                grouped = summary.counts if metric.kind == "counts" else summary.regression
+                stats = None
+                if grouped is not None:
+                    stats = (
+                        marginal_counts(grouped, names)
+                        if isinstance(grouped, ConfusionCounts)
+                        else grouped
+                    )
+            elif summary is not None:
                 stats = {
                     "counts": summary.counts.overall() if summary.counts is not None else None,
                     "scores": summary.scores.overall() if summary.scores is not None else None,
@@ -261,10 +276,14 @@ class MonitorRun:
                 if int(np.asarray(stats.rows).sum()) == 0:
                     entry.update(judged=False, reason="no labelled rows")
                 else:
-                    result = evaluate(params.metric, stats)
+                    result = evaluate(params.metric, stats, min_group_size=fair.min_group_size)
                     entry.update(_metric_entry(result))
+                    if worst_group:
+                        worst = result.details.get("worst_group")
+                        entry["value"] = _num(worst["value"]) if worst else None
+                        entry["worst_group"] = worst["group"] if worst else None
                     kernel = _COUNT_KERNELS.get(params.metric)
-                    if kernel is not None and fair.bootstrap > 0:
+                    if kernel is not None and fair.bootstrap > 0 and not worst_group:
                         interval = bootstrap_interval(
                             stats,
                             kernel,
@@ -408,7 +427,7 @@ def _window_rules(policy: Policy) -> list[tuple[str, Rule]]:
     """The policy's fairness and performance rules, as per-window monitoring rules."""
     out = []
     for section, rule in policy.iter_rules():
-        if section == "fairness" and rule.check in _FAIRNESS_CHECKS:
+        if section == "fairness" and rule.check in (*_FAIRNESS_CHECKS, "four_fifths_rule"):
             params = {
                 k: v for k, v in rule.params.items() if k in ("sensitive", "privileged", "method")
             }
@@ -416,7 +435,9 @@ def _window_rules(policy: Policy) -> list[tuple[str, Rule]]:
                 params["sensitive"] = [params["sensitive"]]
             check = "window_fairness"
         elif section == "performance" and rule.check in _PERFORMANCE_CHECKS:
-            params = {}
+            params = {k: v for k, v in rule.params.items() if k in ("sensitive", "aggregate")}
+            if rule.params.get("per_group") and "aggregate" not in params:
+                params["aggregate"] = "worst_group"
             check = "window_performance"
         else:
             continue
@@ -587,6 +608,7 @@ def monitor(
     """
     settings = MonitorSettings.from_policy(policy, window=window, timestamp=timestamp)
     columns = _compared_columns(settings, reference, policy)
+    source = log
     log = _join_labels(log, policy, labels if labels is not None else policy.monitoring.labels)
     summary = summarize_log(
         log,
@@ -626,7 +648,7 @@ def monitor(
         stage=MONITORING_STAGE,
         policy=Fingerprint(kind="policy", sha256=policy.sha256 or "", path=policy.source),
         inputs={
-            "log": _log_fingerprint(log, summary),
+            "log": _log_fingerprint(source, summary),
             "reference_profile": Fingerprint(
                 kind="reference_profile",
                 sha256=hashlib.sha256(reference.to_json().encode()).hexdigest(),
@@ -854,35 +876,40 @@ def _join_labels(log: Any, policy: Policy, labels: Any) -> Any:
             "delayed labels need data.id_column and data.target in the policy",
             hint="name the request id column and the label column under data:",
         )
+    from charter.stats.frames import column_names, read_data_file, require_columns
+
+    connection = None
     if isinstance(log, str | Path):
+        import duckdb
+
         from charter.monitor.logs import scan_lazy
 
-        frame: Any = scan_lazy(log)
+        connection = duckdb.connect()
+        frame: Any = scan_lazy(log, connection=connection)
     else:
         frame = to_frame(log)
-    label_frame: Any
-    if isinstance(labels, str | Path):
-        from charter.stats.frames import read_data_file
-
-        label_frame = read_data_file(labels)
-    else:
-        label_frame = to_frame(labels)
-    from charter.stats.frames import column_names, require_columns
-
+    label_frame: Any = (
+        read_data_file(labels) if isinstance(labels, str | Path) else to_frame(labels)
+    )
     require_columns(label_frame, [key, target], role="label file column")
     require_columns(frame, [key], role="request id column")
     label_frame = label_frame.select(nw.col(key), nw.col(target).alias("__charter_label"))
-    if isinstance(frame, nw.LazyFrame) and isinstance(label_frame, nw.DataFrame):
-        native = frame.to_native()
-        if hasattr(native, "query"):  # DuckDB: register the labels as a relation
+    if isinstance(frame, nw.LazyFrame):
+        if isinstance(label_frame, nw.LazyFrame):
+            label_frame = label_frame.collect()
+        arrow = label_frame.to_arrow()
+        if connection is not None or hasattr(frame.to_native(), "query"):
             import duckdb
 
-            rel = duckdb.from_arrow(label_frame.to_arrow())
-            label_frame = nw.from_native(rel)
+            con = connection if connection is not None else duckdb.default_connection()
+            label_frame = nw.from_native(con.from_arrow(arrow))
         else:
-            label_frame = label_frame.lazy()
-    elif isinstance(frame, nw.DataFrame) and isinstance(label_frame, nw.LazyFrame):
-        label_frame = label_frame.collect()
+            label_frame = nw.from_native(arrow).lazy(backend=frame.implementation)
+    else:
+        if isinstance(label_frame, nw.LazyFrame):
+            label_frame = label_frame.collect()
+        # Same backend on both sides (a pandas log and polars-read labels, say).
+        label_frame = nw.from_arrow(label_frame.to_arrow(), backend=frame.implementation)
     joined = frame.join(label_frame, on=key, how="left")
     if target in column_names(frame):
         joined = joined.with_columns(

@@ -299,7 +299,15 @@ def summarize_log(
             if progress is not None:
                 progress(done)
         if total is None:
-            return LogSummary(size, {}, missing_columns=tuple(_missing(wanted, [])))
+            from charter.monitor.logs import log_columns
+
+            present = log_columns(log)
+            if timestamp not in present:
+                raise DataError(
+                    f"timestamp column '{timestamp}' is not in the log",
+                    hint="name it with --timestamp or monitoring.timestamp_column in the policy",
+                )
+            return LogSummary(size, {}, missing_columns=tuple(_missing(wanted, present)))
         return total
     frame = to_frame(log)
     _require_timestamp(frame, timestamp)

@@ -291,6 +291,15 @@ class MonitoringSection(_Section):
     drift_method: str = "auto"
     drift_threshold: float | None = None
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    window_verdict: Literal["estimate", "interval"] = Field(
+        default="estimate",
+        description=(
+            "When a fairness or performance window violates its bounds: 'estimate' when the"
+            " point estimate leaves them; 'interval' only when the whole confidence interval"
+            " does (a point estimate outside with an interval crossing the bound is reported"
+            " 'at risk'). 'interval' trades sensitivity for fewer alerts on small windows."
+        ),
+    )
     per_column: dict[str, ColumnDriftSettings] = Field(default_factory=dict)
     embeddings: dict[str, EmbeddingSettings] = Field(default_factory=dict)
     bins: int = Field(default=100, ge=2, le=10_000, description="Quantile bins of profiles.")

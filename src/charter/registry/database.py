@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from charter.errors import CharterError
 
@@ -82,7 +81,9 @@ def create_registry_engine(url: str, *, create_folder: bool = False) -> Engine:
             folder = Path(database).parent
             if create_folder:
                 folder.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, poolclass=NullPool)
+        # a kept connection keeps the WAL: closing the last connection checkpoints and removes
+        # it, which would cost an fsync per transaction
+        engine = create_engine(url, pool_size=4, max_overflow=8)
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":

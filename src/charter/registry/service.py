@@ -49,7 +49,6 @@ from charter.errors import (
     CharterError,
     ConflictError,
     GateFailedError,
-    ModelLoadError,
     NotFoundError,
     PermissionDeniedError,
     PolicyError,
@@ -95,7 +94,6 @@ PAUSE_MARKER_ENV = "CHARTER_PAUSE_MARKER"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,127}$")
 _TOKEN_PREFIX = "charter_"
-SKOPS_SUFFIXES = (".skops",)
 
 
 def split_ref(text: str) -> tuple[str, str]:
@@ -591,8 +589,9 @@ class Registry:
         params
             Free parameters to record (hyper-parameters, notes).
         trusted_types
-            skops types to trust when loading this artifact; default: the types skops does not
-            trust by itself, as found in the file now (the registrant vouches for them).
+            skops types the registrant vouches for beyond Charter's reviewed allow-list
+            (:data:`charter.artifacts.DEFAULT_TRUSTED_TYPES`). The registry records the types the
+            file needs and loads it with exactly those.
         source_dir
             Folder whose git state is recorded (default: the working directory).
         report
@@ -632,7 +631,7 @@ class Registry:
                 hint="run `charter check` on this model file, or register the model that was "
                 "checked",
             )
-        trusted = list(trusted_types) if trusted_types is not None else _skops_types(artifact)
+        trusted = _trusted_types(artifact, trusted_types)
 
         from charter import lineage as lineage_mod
 
@@ -976,10 +975,9 @@ class Registry:
             version.artifact_sha256, suffix=f".{version.artifact_format}"
         )
         try:
-            import importlib
+            from charter.artifacts import load_model
 
-            artifacts = importlib.import_module("charter.artifacts")
-            return artifacts.load_model(
+            return load_model(
                 path, trusted_types=version.trusted_types, sha256=version.artifact_sha256
             )
         finally:
@@ -1703,20 +1701,29 @@ def _sha256_path(path: Path) -> str:
     return sha256_file(path)
 
 
-def _skops_types(artifact: Path) -> list[str]:
+def _trusted_types(artifact: Path, vouched: Sequence[str] | None) -> list[str]:
+    """The skops types a registered artifact may load with, vouched for now.
+
+    Every type skops does not trust by itself must be in Charter's reviewed allow-list
+    (:data:`charter.artifacts.DEFAULT_TRUSTED_TYPES`) or named by the registrant; the registry
+    stores the list and loads the artifact with exactly it, never with what the file says later.
+    """
+    from charter.artifacts import DEFAULT_TRUSTED_TYPES, SKOPS_SUFFIXES, untrusted_types
+
     if artifact.suffix.lower() not in SKOPS_SUFFIXES:
-        return []
-    import zipfile
+        return sorted(vouched or [])
+    found = set(untrusted_types(artifact))
+    allowed = set(DEFAULT_TRUSTED_TYPES) | set(vouched or [])
+    unknown = sorted(found - allowed)
+    if unknown:
+        from charter.errors import UntrustedArtifactError
 
-    import skops.io as sio
-
-    try:
-        return sorted(sio.get_untrusted_types(file=artifact))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise ModelLoadError(
-            f"{artifact} is not a readable skops file: {exc}",
-            hint="save the model with skops (charter.artifacts.save_model) and register that file",
-        ) from None
+        raise UntrustedArtifactError(
+            f"{artifact} holds types nobody vouched for: {', '.join(unknown)}",
+            hint="if you trust them, register with "
+            + " ".join(f"--trust-type {t}" for t in unknown),
+        )
+    return sorted(found)
 
 
 def _read_evidence(

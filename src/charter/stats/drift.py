@@ -458,7 +458,8 @@ def _describe(reference: ColumnProfile, current: ColumnProfile) -> dict[str, Any
         out["current_mean"] = _round(current.numeric.mean)
         out["reference_std"] = _round(reference.numeric.std)
         out["current_std"] = _round(current.numeric.std)
-        if reference.numeric.grid.atomic and current.numeric.new_values:
+        discrete = reference.numeric.point_counts().size * 2 <= reference.count
+        if reference.numeric.grid.atomic and discrete and current.numeric.new_values:
             out["new_values"] = list(current.numeric.new_values)
     return out
 
@@ -663,8 +664,8 @@ def wasserstein(ref: NumericHistogram, cur: NumericHistogram) -> float:
     """
     edges = ref.grid.edges
     k1 = edges.size
-    ref_below, ref_at = _cdf_at_edges(ref)
-    cur_below, cur_at = _cdf_at_edges(cur)
+    _, ref_at = _cdf_at_edges(ref)
+    _, cur_at = _cdf_at_edges(cur)
     total = 0.0
     # Lower tail (-inf, e_0): integral of F = sum over values of (e_0 - x) / n.
     total += abs(_tail_low(ref, edges[0]) - _tail_low(cur, edges[0]))
@@ -676,19 +677,11 @@ def wasserstein(ref: NumericHistogram, cur: NumericHistogram) -> float:
         inner = slice(2, 2 * k1 - 1, 2)  # cells (e_i, e_{i+1})
         ref_int = width * ref_at[:-1] + _inner_excess(ref, b, inner)
         cur_int = width * cur_at[:-1] + _inner_excess(cur, b, inner)
-        signed = ref_int - cur_int
-        # G = F_ref - F_cur just after a and just before b.
-        g0 = ref_at[:-1] - cur_at[:-1]
-        g1 = ref_below[1:] - cur_below[1:]
-        crossing = (g0 * g1) < 0
-        cell = np.abs(signed)
-        if crossing.any():
-            # G changes sign inside the cell: integrate |G| of the straight line from g0 to
-            # g1, never less than the exact |signed integral|.
-            a0, a1 = np.abs(g0[crossing]), np.abs(g1[crossing])
-            linear = width[crossing] * (a0 * a0 + a1 * a1) / (2.0 * (a0 + a1))
-            cell[crossing] = np.maximum(linear, cell[crossing])
-        total += float(cell.sum())
+        # Exact signed integral per cell; its absolute value is the integral of |G| unless
+        # G changes sign inside the cell (then it is a lower bound). A straight-line model
+        # of G inside crossing cells was tried and rejected: cells of a skewed column are
+        # far from linear and it overshot by 40% on a log-normal column.
+        total += float(np.abs(ref_int - cur_int).sum())
     return total
 
 

@@ -612,9 +612,12 @@ def _profile_series(
 
         kind = infer_kind(series.dtype, nunique=unique, count=counter, first_value=first)
     if kind is ColumnKind.NUMERICAL:
-        ordered = np.sort(_numeric_values(series, name))
-        grid = Grid.from_sorted(finite_part(ordered), bins=bins, max_atoms=max_atoms)
-        hist = histogram_of_sorted(ordered, grid)
+        if rows <= CHUNK_ROWS:
+            ordered = np.sort(_numeric_values(series, name))
+            grid = Grid.from_sorted(finite_part(ordered), bins=bins, max_atoms=max_atoms)
+            hist = histogram_of_sorted(ordered, grid)
+        else:
+            hist = _numeric_profile_chunked(series, name, bins, max_atoms, seed)
         return ColumnProfile(name, kind, dtype, rows, hist.nulls, numeric=hist)
     if kind is ColumnKind.CATEGORICAL:
         counts = counts if counts is not None else category_counts(series)
@@ -624,6 +627,55 @@ def _profile_series(
         return ColumnProfile(name, kind, dtype, rows, rows - sample.count, embedding=sample)
     nulls = counts.nulls if counts is not None else int(series.null_count())
     return ColumnProfile(name, kind, dtype, rows, nulls)
+
+
+#: Values sampled (uniformly, seeded) to place the quantile edges of a large column.
+QUANTILE_SAMPLE = 1 << 18
+
+
+def _numeric_profile_chunked(
+    series: nw.Series[Any], name: str, bins: int, max_atoms: int, seed: int
+) -> NumericHistogram:
+    """Profile a long numeric column in chunks: memory stays O(chunk), not O(column).
+
+    A first pass finds the minimum, the maximum and, while there are at most ``max_atoms``,
+    the distinct values; quantile edges of a column with more come from a uniform sample of
+    :data:`QUANTILE_SAMPLE` values (the counts over them are exact, only the edges'
+    positions are sampled). A second pass counts.
+    """
+    rows = len(series)
+    atoms: set[float] | None = set()
+    lo, hi = math.inf, -math.inf
+    for start in range(0, rows, CHUNK_ROWS):
+        chunk = _numeric_values(series[start : start + CHUNK_ROWS], name)
+        finite = chunk[np.isfinite(chunk)]
+        if finite.size == 0:
+            continue
+        lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+        if atoms is not None:
+            distinct = np.unique(finite)
+            if distinct.size > max_atoms:
+                atoms = None
+            else:
+                atoms.update(distinct.tolist())
+                if len(atoms) > max_atoms:
+                    atoms = None
+    if atoms is not None:
+        grid = Grid(np.asarray(sorted(atoms)) if atoms else np.zeros(1), atomic=True)
+    else:
+        rng = np.random.default_rng(seed)
+        picks = np.sort(rng.integers(0, rows, min(rows, QUANTILE_SAMPLE)))
+        sample = np.sort(_numeric_values(series[picks], name))
+        sample = finite_part(sample)
+        positions = np.round(np.linspace(0, sample.size - 1, bins + 1)).astype(np.int64)
+        inner = sample[positions][1:-1]
+        edges = np.unique(np.concatenate([[lo], inner[(inner > lo) & (inner < hi)], [hi]]))
+        grid = Grid(edges, atomic=False)
+    result = NumericHistogram.empty(grid)
+    for start in range(0, rows, CHUNK_ROWS):
+        chunk = _numeric_values(series[start : start + CHUNK_ROWS], name)
+        result = result.merge(histogram_of_sorted(np.sort(chunk), grid))
+    return result
 
 
 def _numeric_values(series: nw.Series[Any], name: str) -> np.ndarray:
@@ -1024,25 +1076,25 @@ def lazy_histograms(
     for r in range(table.num_rows):
         name = names[int(cols["__i"][r])]
         group_value = cols[_KEY][r] if key is not None else None
-        cell, n = int(cols["__c"][r]), int(cols["__n"][r])
+        code, n = int(cols["__c"][r]), int(cols["__n"][r])
         if name in cats:
             slot = acc.setdefault(
                 (group_value, name),
                 {"counts": np.zeros(len(cats[name]), dtype=np.int64), "new": 0, "nulls": 0},
             )
-            if cell == -1:
+            if code == -1:
                 slot["nulls"] += n
-            elif cell == _NEW_CODE:
+            elif code == _NEW_CODE:
                 slot["new"] += n
             else:
-                slot["counts"][cell] += n
+                slot["counts"][code] += n
             continue
         slot = acc.setdefault((group_value, name), _empty_cells(grids[name][0]))
-        if cell < 0:
+        if code < 0:
             slot["nulls"] += n
             continue
-        slot["counts"][cell] += n
-        slot["sums"][cell] += float(cols["__s"][r] or 0.0)
+        slot["counts"][code] += n
+        slot["sums"][code] += float(cols["__s"][r] or 0.0)
         slot["q"] += float(cols["__q"][r] or 0.0)
         slot["lo"] = min(slot["lo"], float(cols["__lo"][r]))
         slot["hi"] = max(slot["hi"], float(cols["__hi"][r]))

@@ -1,0 +1,70 @@
+"""Everything a card or a compliance report is written from, gathered once from the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from charter.evidence import Evidence
+from charter.policy.schema import Policy
+from charter.registry.records import Actor, ModelVersion, RequestInfo, TransitionInfo
+
+
+@dataclass(frozen=True)
+class CardContext:
+    """A version with its policy, evidence, promotion history, monitoring and audit state."""
+
+    version: ModelVersion
+    policy: Policy
+    evidence: Evidence
+    history: list[TransitionInfo] = field(default_factory=list)
+    requests: list[RequestInfo] = field(default_factory=list)
+    monitoring: list[Evidence] = field(default_factory=list)
+    audit: dict[str, Any] | None = None
+
+    @property
+    def completed_requests(self) -> list[RequestInfo]:
+        """Promotion requests of this version that went through, oldest first."""
+        return [r for r in self.requests if r.status == "completed"]
+
+
+def gather(
+    registry: Any, name: str, ref: str | int, *, actor: Actor | None = None, audit: bool = True
+) -> CardContext:
+    """Read a version, its evidence, policy, history and (optionally) the audit state.
+
+    Parameters
+    ----------
+    registry
+        A :class:`charter.registry.Registry`.
+    name, ref
+        The version (``ref``: number, stage, alias or ``latest``).
+    actor
+        Who asks (checked for the read permission).
+    audit
+        Also verify the audit trail (compliance reports cite it).
+    """
+    from charter.policy.loader import policy_from_dict
+
+    version: ModelVersion = registry.get_version(name, ref, actor=actor)
+    policy = policy_from_dict(
+        dict(version.policy), source=f"registry:{version.ref}", check_ids=False
+    )
+    evidence: Evidence = registry.evidence(name, version.number)
+    history: list[TransitionInfo] = registry.history(name, version.number)
+    requests = [
+        r for r in registry.list_requests(status=None, model=name) if r.version == version.number
+    ]
+    monitoring: list[Evidence] = registry.monitoring_evidence(name, version.number)
+    audit_state = None
+    if audit:
+        audit_state = registry.verify_audit().to_dict()
+    return CardContext(
+        version=version,
+        policy=policy,
+        evidence=evidence,
+        history=history,
+        requests=requests,
+        monitoring=monitoring,
+        audit=audit_state,
+    )

@@ -37,6 +37,7 @@ from charter.stats.counts import (
 from charter.stats.frames import (
     AnyFrame,
     ColumnLike,
+    finite_floats,
     is_lazy,
     require_columns,
     resolve_column,
@@ -94,8 +95,8 @@ class RegressionMoments:
     ) -> RegressionMoments:
         """Aggregate targets and predictions per group of an eager :class:`GroupIndex`."""
         n = len(index)
-        y = _finite(y_true, "y_true")
-        p = _finite(y_pred, "y_pred")
+        y = finite_floats(y_true, "y_true")
+        p = finite_floats(y_pred, "y_pred")
         if y.shape[0] != n or p.shape[0] != n:
             raise DataError(
                 f"lengths differ: {n} rows of groups, {y.shape[0]} of y_true, {p.shape[0]} of"
@@ -375,22 +376,6 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     out = np.full(num.shape, np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
-
-
-def _finite(values: Any, role: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"{role} must be numeric: {exc}", hint=f"convert {role} to numbers"
-        ) from exc
-    bad = int((~np.isfinite(arr)).sum())
-    if bad:
-        raise DataError(
-            f"{role} has {bad} missing or infinite values out of {arr.size}",
-            hint=f"drop or fill the rows without a finite {role}",
-        )
-    return arr
 
 
 def regression_moments(

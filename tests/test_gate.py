@@ -332,3 +332,33 @@ def test_duckdb_relation_and_a_policy_built_in_code(credit) -> None:
     assert len(evidence.policy.sha256) == 64
     again = charter.check(policy, relation)
     assert again.inputs["data"].sha256 == evidence.inputs["data"].sha256
+
+
+def test_unlabelled_data_runs_selection_rate_fairness_and_names_rules_that_need_labels(
+    credit,
+) -> None:
+    frame, model = credit
+    unlabelled = frame.drop(columns=["repaid"])
+    parity = {
+        "sensitive": ["sex"],
+        "rules": [
+            {"id": "dp", "check": "demographic_parity_difference", "max": 0.5},
+            {"id": "fifths", "check": "four_fifths_rule", "min": 0.0},
+        ],
+    }
+    evidence = charter.check(_policy(fairness=parity), unlabelled, model=model)
+    preds = model.predict(frame[["income", "debt"]])
+    expected = demographic_parity_difference(
+        frame["repaid"], preds, sensitive_features=frame["sex"]
+    )
+    assert evidence.findings[0].value == pytest.approx(expected)
+    needs_labels = {
+        "sensitive": ["sex"],
+        "rules": [
+            {"id": "dp", "check": "demographic_parity_difference", "max": 0.5},
+            {"id": "eo", "check": "equalized_odds_difference", "max": 0.5},
+        ],
+    }
+    with pytest.raises(DataError, match="equalized_odds_difference needs true labels") as info:
+        charter.check(_policy(fairness=needs_labels), unlabelled, model=model)
+    assert "--target" in (info.value.hint or "")

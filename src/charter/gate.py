@@ -286,7 +286,16 @@ def preflight(ctx: CheckContext, rules: Sequence[tuple[CheckSpec, BaseModel]]) -
         needs |= spec.needs
     if num_rows(ctx.data) == 0:
         raise DataError("the data has no rows", hint="check the file or the filter that made it")
-    if ctx.target or needs & {"y_true"}:
+    if not ctx.target and "y_true" in needs:
+        labelled = sorted({spec.id for spec, _ in rules if "y_true" in spec.needs})
+        raise DataError(
+            f"{', '.join(labelled)} need{'s' if len(labelled) == 1 else ''} true labels but no"
+            " target column was given",
+            hint="pass --target COLUMN or set data.target in the policy; without labels, data,"
+            " privacy and selection-rate fairness rules (demographic parity, disparate impact,"
+            " four-fifths) can run",
+        )
+    if ctx.target or "y_true" in needs:
         ctx.y_true()
     if needs & {"y_pred", "model"} and (ctx.model is not None or ctx.prediction_column):
         ctx.y_pred()

@@ -16,7 +16,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from charter.checks import CheckContext, available_checks, get_check
-from charter.errors import CheckError, PolicyError
+from charter.errors import CheckError, DataError, PolicyError
 from charter.evidence import Finding, Verdict
 from charter.policy import Policy
 from charter.policy.loader import policy_from_dict
@@ -299,3 +299,105 @@ def test_missing_privileged_group_and_missing_sensitive_columns_are_check_errors
     no_privileged = _policy([{"id": "di", "check": "disparate_impact"}], privileged={})
     with pytest.raises(CheckError, match="privileged group"):
         _run(no_privileged, credit, model, "di")
+
+
+def test_group_rows_carry_intervals_of_the_rates_the_metric_uses(
+    credit: pd.DataFrame, model: LogisticRegression
+) -> None:
+    policy = _policy([{"id": "eo", "check": "equalized_odds_difference"}])
+    details = _run(policy, credit, model, "eo").details
+    for row in details["groups"]:
+        for rate in ("true_positive_rate", "false_positive_rate"):
+            low, high = row[f"{rate}_ci"]
+            assert low < row[rate] < high
+        assert "selection_rate_ci" not in row
+    assert details["bootstrap"]["group_intervals"] == ["true_positive_rate", "false_positive_rate"]
+
+
+def _unlabelled_policy(rules: list[dict[str, Any]]) -> Policy:
+    return policy_from_dict(
+        {
+            "model": {"name": "credit"},
+            "data": {"sensitive": ["sex"]},
+            "fairness": {"privileged": {"sex": "M"}, "bootstrap": 200, "rules": rules},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("check", "params"),
+    [
+        ("demographic_parity_difference", {}),
+        ("demographic_parity_ratio", {"sensitive": ["sex", "age"]}),
+        ("statistical_parity_difference", {}),
+        ("disparate_impact", {}),
+        ("four_fifths_rule", {}),
+        ("group_metric", {"metric": "selection_rate", "aggregation": "ratio"}),
+    ],
+)
+def test_prediction_only_checks_run_without_a_target(
+    credit: pd.DataFrame, model: LogisticRegression, check: str, params: dict[str, Any]
+) -> None:
+    production = credit.drop(columns=["approved"])
+    policy = _unlabelled_policy([{"id": "r", "check": check, "params": params}])
+    finding = _run(policy, production, model, "r")
+    pred = model.predict(credit[FEATURES])
+    ignored = np.zeros(len(pred))  # the oracles read only the predictions
+    groups = credit["sex"] if "sensitive" not in params else credit[["sex", "age"]]
+    expected = {
+        "demographic_parity_difference": lambda: flm.demographic_parity_difference(
+            ignored, pred, sensitive_features=groups
+        ),
+        "demographic_parity_ratio": lambda: flm.demographic_parity_ratio(
+            ignored, pred, sensitive_features=groups
+        ),
+        "statistical_parity_difference": lambda: aif.statistical_parity_difference(
+            pd.Series(ignored), pred, prot_attr=credit["sex"].to_numpy(), priv_group="M"
+        ),
+        "disparate_impact": lambda: aif.disparate_impact_ratio(
+            pd.Series(ignored), pred, prot_attr=credit["sex"].to_numpy(), priv_group="M"
+        ),
+        "four_fifths_rule": lambda: flm.demographic_parity_ratio(
+            ignored, pred, sensitive_features=groups
+        ),
+        "group_metric": lambda: flm.demographic_parity_ratio(
+            ignored, pred, sensitive_features=groups
+        ),
+    }[check]()
+    assert finding.value == pytest.approx(expected, abs=1e-12)
+    assert finding.verdict is not Verdict.ERROR
+    for row in finding.details["groups"]:
+        assert set(row) & {"accuracy", "true_positive_rate", "precision"} == set()
+        assert row["selection_rate_ci"][0] <= row["selection_rate"] <= row["selection_rate_ci"][1]
+
+
+@pytest.mark.parametrize(
+    ("check", "params"),
+    [
+        ("equalized_odds_difference", {}),
+        ("average_odds_difference", {}),
+        ("group_metric", {"metric": "true_positive_rate"}),
+    ],
+)
+def test_checks_that_need_labels_say_so_without_a_target(
+    credit: pd.DataFrame, model: LogisticRegression, check: str, params: dict[str, Any]
+) -> None:
+    policy = _unlabelled_policy([{"id": "needs-y", "check": check, "params": params}])
+    with pytest.raises(DataError) as info:
+        _run(policy, credit.drop(columns=["approved"]), model, "needs-y")
+    assert "rule 'needs-y'" in info.value.message and "needs true labels" in info.value.message
+    assert "--target" in (info.value.hint or "")
+
+
+def test_the_gate_checks_unlabelled_data_and_refuses_label_rules_before_running(
+    credit: pd.DataFrame, model: LogisticRegression
+) -> None:
+    import charter
+
+    production = credit.drop(columns=["approved"]).assign(pred=model.predict(credit[FEATURES]))
+    rules = [{"id": "dp", "check": "demographic_parity_difference", "max": 0.5}]
+    evidence = charter.check(_unlabelled_policy(rules), production, predictions="pred")
+    assert evidence.passed and evidence.findings[0].details["value"] is not None
+    rules.append({"id": "eo", "check": "equalized_odds_difference", "max": 0.5})
+    with pytest.raises(DataError, match="needs true labels"):
+        charter.check(_unlabelled_policy(rules), production, predictions="pred")

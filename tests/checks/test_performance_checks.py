@@ -230,3 +230,76 @@ def test_predictions_column_without_a_model(data: pd.DataFrame, good: LogisticRe
     assert _run(policy, frame, None, "acc").value == pytest.approx(
         skm.accuracy_score(frame.y, frame.pred)
     )
+
+
+def test_findings_carry_intervals_overall_per_group_and_for_the_worst_group(
+    data: pd.DataFrame, good: LogisticRegression
+) -> None:
+    policy = _policy(
+        [
+            {"id": "acc", "check": "accuracy", "params": {"per_group": True}},
+            {"id": "auc", "check": "roc_auc", "min": 0.5, "params": {"aggregate": "worst_group"}},
+        ]
+    )
+    acc = _run(policy, data, good, "acc")
+    low, high = acc.details["ci"]
+    assert low < acc.value < high and "95% CI" in acc.message
+    assert acc.details["interval"]["method"] == "percentile bootstrap over resampled counts"
+    assert acc.details["interval"]["resamples"] == 1000  # the fairness section's default
+    for row in acc.details["groups"]:
+        assert row["accuracy_ci"][0] < row["accuracy"] < row["accuracy_ci"][1]
+    auc = _run(policy, data, good, "auc")
+    scores = good.predict_proba(data[FEATURES])[:, 1]
+    y = data["y"].to_numpy()
+    worst = auc.details["worst_group"]
+    mask = (data["region"] == worst["group"].split("=")[1]).to_numpy()
+    # DeLong's standard error, computed pairwise here
+    pos, neg = scores[mask & (y == 1)], scores[mask & (y == 0)]
+    v10 = (pos[:, None] > neg[None, :]).mean(axis=1)
+    v01 = (pos[:, None] > neg[None, :]).mean(axis=0)
+    se = np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    assert worst["ci"] == pytest.approx([v10.mean() - 1.96 * se, v10.mean() + 1.96 * se], abs=1e-3)
+    assert f"CI {worst['ci'][0]:.4g} to {worst['ci'][1]:.4g}" in auc.message
+
+
+def test_interval_settings_come_from_the_rule_then_performance_then_fairness(
+    data: pd.DataFrame, good: LogisticRegression
+) -> None:
+    def policy(performance: dict[str, Any], params: dict[str, Any]) -> Policy:
+        return policy_from_dict(
+            {
+                "model": {"name": "m"},
+                "data": {"target": "y", "sensitive": ["region"]},
+                "fairness": {"bootstrap": 300, "confidence_level": 0.9},
+                "performance": {
+                    **performance,
+                    "rules": [{"id": "f1", "check": "f1", "params": params}],
+                },
+            }
+        )
+
+    inherited = _run(policy({}, {}), data, good, "f1").details["interval"]
+    assert (inherited["resamples"], inherited["confidence_level"]) == (300, 0.9)
+    own = _run(policy({"bootstrap": 200, "seed": 4}, {}), data, good, "f1").details["interval"]
+    assert (own["resamples"], own["seed"], own["confidence_level"]) == (200, 4, 0.9)
+    rule = _run(policy({"bootstrap": 200}, {"confidence_level": 0.5}), data, good, "f1")
+    assert rule.details["interval"]["confidence_level"] == 0.5
+    off = _run(policy({"bootstrap": 0}, {}), data, good, "f1")
+    assert "ci" not in off.details and "interval" not in off.details and "CI" not in off.message
+
+
+def test_regression_findings_have_moment_intervals_except_r2(data: pd.DataFrame) -> None:
+    reg = LinearRegression().fit(data[FEATURES], data["amount"])
+    policy = _policy(
+        [{"id": k, "check": k, "params": {"per_group": True}} for k in ("mae", "rmse", "r2")],
+        task="regression",
+    )
+    residual = np.abs(data["amount"].to_numpy() - reg.predict(data[FEATURES]))
+    mae = _run(policy, data, reg, "mae")
+    half = 1.959963984540054 * residual.std(ddof=1) / np.sqrt(len(residual))
+    assert mae.details["ci"] == pytest.approx([residual.mean() - half, residual.mean() + half])
+    rmse = _run(policy, data, reg, "rmse")
+    assert rmse.details["ci"][0] < rmse.value < rmse.details["ci"][1]
+    assert all("rmse_ci" in row for row in rmse.details["groups"])
+    r2 = _run(policy, data, reg, "r2")
+    assert "ci" not in r2.details and "joint moments" in r2.details["interval"]["reason"]

@@ -19,7 +19,13 @@ from charter.errors import CheckError, DataError
 from charter.evidence import Finding, Severity, Threshold, Verdict
 from charter.policy.schema import Policy, Rule, Task
 from charter.stats.counts import ConfusionCounts, GroupIndex, binary_labels
-from charter.stats.frames import AnyFrame, column_names, is_lazy, require_columns
+from charter.stats.frames import (
+    AnyFrame,
+    column_names,
+    finite_floats,
+    is_lazy,
+    require_columns,
+)
 
 T = TypeVar("T")
 
@@ -140,7 +146,7 @@ class CheckContext:
         def compute() -> np.ndarray:
             raw = self.column(self.require_target())
             if self.task is Task.REGRESSION:
-                return _finite_floats(raw, "target")
+                return finite_floats(raw, "target")
             return binary_labels(raw, pos_label=self.policy.data.positive_label, role="target")
 
         return self.memo("y_true", compute)
@@ -228,7 +234,7 @@ class CheckContext:
         def compute() -> np.ndarray:
             raw = self.raw_predictions(baseline=baseline)
             if self.task is Task.REGRESSION:
-                return _finite_floats(raw, "prediction")
+                return finite_floats(raw, "prediction")
             return binary_labels(raw, pos_label=self.policy.data.positive_label, role="prediction")
 
         return self.memo("y_pred:baseline" if baseline else "y_pred", compute)
@@ -241,7 +247,7 @@ class CheckContext:
             if model is None:
                 if not baseline and self.score_column:
                     require_columns(self.data, [self.score_column], role="score")
-                    return _finite_floats(self.column(self.score_column), "score")
+                    return finite_floats(self.column(self.score_column), "score")
                 return None
             if not hasattr(model, "predict_proba"):
                 return None
@@ -249,7 +255,7 @@ class CheckContext:
             classes = list(getattr(model, "classes_", [0, 1]))
             pos = self.policy.data.positive_label
             column = classes.index(pos) if pos in classes else proba.shape[1] - 1
-            return _finite_floats(proba[:, column], "score")
+            return finite_floats(proba[:, column], "score")
 
         return self.memo("scores:baseline" if baseline else "scores", compute)
 
@@ -333,19 +339,3 @@ class CheckContext:
             controls=controls,
             details=details or {},
         )
-
-
-def _finite_floats(values: np.ndarray, role: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"{role} must be numeric: {exc}", hint=f"convert the {role} column to numbers"
-        ) from exc
-    bad = int((~np.isfinite(arr)).sum())
-    if bad:
-        raise DataError(
-            f"{role} has {bad} missing or infinite values out of {arr.size}",
-            hint=f"drop or fill the rows without a finite {role}",
-        )
-    return arr

@@ -19,6 +19,11 @@ Parameters shared by every fairness check (all optional):
 ``undefined``
     ``nan`` (default): an undefined group rate makes the metric undefined (an error finding
     that blocks like a failure); ``skip``: leave such groups out and list them.
+
+Checks of predictions alone — ``demographic_parity_difference``/``_ratio``,
+``statistical_parity_difference``, ``disparate_impact``, ``four_fifths_rule`` and
+``group_metric`` on ``selection_rate`` — run without a target column (a model's predictions on
+unlabelled, production-like data); every other fairness check needs the target and says so.
 """
 
 from __future__ import annotations
@@ -30,10 +35,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from charter.checks.context import CheckContext
 from charter.checks.registry import check
-from charter.errors import CheckError
+from charter.errors import CheckError, DataError
 from charter.evidence import Finding, Threshold, Verdict
 from charter.policy.schema import Rule, SmallGroupPolicy
-from charter.stats.fairness import NAMED_METRICS, Aggregation, GroupMetrics, Method
+from charter.stats.counts import ConfusionCounts
+from charter.stats.fairness import (
+    LABEL_FREE_METRICS,
+    NAMED_METRICS,
+    Aggregation,
+    GroupMetrics,
+    Method,
+)
 from charter.stats.rates import RATES, get_rate
 from charter.stats.results import MetricResult, describe_groups
 
@@ -109,11 +121,33 @@ def _privileged(ctx: CheckContext, params: FairnessParams) -> dict[str, Any] | N
     return dict(ctx.policy.fairness.privileged) or None
 
 
+def _counts(ctx: CheckContext, names: list[str]) -> ConfusionCounts:
+    """Confusion counts; without a target, counts of the predictions alone (memoised)."""
+    if ctx.target:
+        return ctx.confusion_counts(names)
+    key = tuple(names)
+    return ctx.memo(
+        f"selection_counts:{key}",
+        lambda: ConfusionCounts.from_index(
+            ctx.group_index(key), None, ctx.y_pred(), ctx.sample_weight()
+        ),
+    )
+
+
+def _require_target(ctx: CheckContext, rule: Rule, what: str) -> None:
+    if not ctx.target:
+        raise DataError(
+            f"rule '{rule.id}' ({what}) needs true labels but no target column was given",
+            hint="pass --target COLUMN or set data.target in the policy; on unlabelled data"
+            f" use {', '.join(LABEL_FREE_METRICS)} or group_metric with metric=selection_rate",
+        )
+
+
 def _group_metrics(ctx: CheckContext, params: FairnessParams, names: list[str]) -> GroupMetrics:
     settings = ctx.policy.fairness
     small = params.small_groups or settings.small_groups
     return GroupMetrics(
-        ctx.confusion_counts(names),
+        _counts(ctx, names),
         min_group_size=params.min_group_size or settings.min_group_size,
         small_groups=small.value,
         undefined=params.undefined,
@@ -180,6 +214,8 @@ _PRIVILEGED = ("statistical_parity_difference", "disparate_impact", "average_odd
 def _named(metric: str) -> Any:
     def run(ctx: CheckContext, rule: Rule, params: FairnessParams) -> Finding:
         names = _sensitive(ctx, params)
+        if metric not in LABEL_FREE_METRICS:
+            _require_target(ctx, rule, metric)
         gm = _group_metrics(ctx, params, names)
         method: Method = getattr(params, "method", "between_groups")
         agg: Aggregation = getattr(params, "agg", "worst_case")
@@ -249,7 +285,9 @@ for _metric, (_params, _description) in _DESCRIPTIONS.items():
         params=_params,
         metric=_metric,
         description=_description,
-        needs=("y_true", "y_pred", "sensitive"),
+        needs=("y_pred", "sensitive")
+        if _metric in LABEL_FREE_METRICS
+        else ("y_true", "y_pred", "sensitive"),
         controls=FAIRNESS_CONTROLS,
     )(_named(_metric))
 
@@ -260,7 +298,7 @@ for _metric, (_params, _description) in _DESCRIPTIONS.items():
     params=FairnessParams,
     metric="four_fifths_rule",
     description="Every group's selection rate is at least 4/5 of the most favoured group's.",
-    needs=("y_true", "y_pred", "sensitive"),
+    needs=("y_pred", "sensitive"),
     controls=FAIRNESS_CONTROLS,
 )
 def four_fifths_rule(ctx: CheckContext, rule: Rule, params: FairnessParams) -> Finding:
@@ -278,12 +316,17 @@ def four_fifths_rule(ctx: CheckContext, rule: Rule, params: FairnessParams) -> F
     params=GroupMetricParams,
     metric="group_metric",
     description="Difference or ratio of any per-group rate (selection_rate, precision, ...).",
-    needs=("y_true", "y_pred", "sensitive"),
+    needs=("y_pred", "sensitive"),
     controls=FAIRNESS_CONTROLS,
 )
 def group_metric(ctx: CheckContext, rule: Rule, params: GroupMetricParams) -> Finding:
-    """The ``difference`` or ``ratio`` of one rate across groups, as fairlearn aggregates it."""
+    """The ``difference`` or ``ratio`` of one rate across groups, as fairlearn aggregates it.
+
+    Needs the target unless the rate is label-free (``selection_rate``).
+    """
     names = _sensitive(ctx, params)
+    if get_rate(params.metric).uses_labels:
+        _require_target(ctx, rule, f"{params.metric} {params.aggregation}")
     gm = _group_metrics(ctx, params, names)
     if params.aggregation == "difference":
         result = gm.difference(params.metric, params.method)

@@ -18,6 +18,11 @@ Parameters (all optional):
     Largest allowed degradation against the baseline model (``--baseline``): for scores
     ``baseline - current``, for losses ``current - baseline``. Without a baseline the finding
     is SKIPPED with the reason; put unconditional bounds in a separate rule.
+``bootstrap``, ``confidence_level``, ``seed``
+    Override the policy's ``performance`` settings (which default to the ``fairness`` ones)
+    for the confidence intervals: ``details["ci"]`` overall, ``"<metric>_ci"`` per group,
+    ``details["interval"]`` saying how (count bootstrap, DeLong, normal approximation).
+    ``bootstrap: 0`` turns intervals off.
 """
 
 from __future__ import annotations
@@ -50,6 +55,30 @@ class PerformanceParams(BaseModel):
     sensitive: list[str] | None = None
     aggregate: Literal["overall", "worst_group"] = "overall"
     max_drop: float | None = Field(default=None, ge=0.0)
+    bootstrap: int | None = Field(default=None, ge=0)
+    confidence_level: float | None = Field(default=None, gt=0.0, lt=1.0)
+    seed: int | None = None
+
+
+def _interval_settings(ctx: CheckContext, params: PerformanceParams) -> dict[str, Any]:
+    """``evaluate`` options: the rule's, else ``performance``'s, else ``fairness``'s."""
+    section, fairness = ctx.policy.performance, ctx.policy.fairness
+
+    def pick(name: str) -> Any:
+        for source in (params, section):
+            value = getattr(source, name)
+            if value is not None:
+                return value
+        return getattr(fairness, name)
+
+    bootstrap = int(pick("bootstrap"))
+    if bootstrap <= 0:
+        return {}
+    return {
+        "confidence_level": float(pick("confidence_level")),
+        "bootstrap": bootstrap,
+        "seed": int(pick("seed")),
+    }
 
 
 def _names(ctx: CheckContext, params: PerformanceParams) -> tuple[str, ...]:
@@ -110,6 +139,20 @@ def _value(result: MetricResult, params: PerformanceParams) -> tuple[float, str 
     return float(worst["value"]), None
 
 
+def _ci_text(result: MetricResult, params: PerformanceParams) -> str:
+    """`` (95% CI a to b)`` for the value held to the bounds, or nothing."""
+    bounds: Any = result.ci
+    if params.aggregate == "worst_group":
+        bounds = result.details.get("worst_group", {}).get("ci")
+    if bounds is None or bounds[0] is None or bounds[1] is None:
+        return ""
+    low, high = float(bounds[0]), float(bounds[1])
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    level = result.details.get("interval", {}).get("confidence_level", 0.95)
+    return f" ({level:.0%} CI {low:.4g} to {high:.4g})"
+
+
 def _no_scores(ctx: CheckContext, rule: Rule, baseline: bool) -> Finding:
     who = "baseline model" if baseline else "model"
     reason = (
@@ -142,7 +185,9 @@ def _run(metric_name: str) -> Any:
         if stats is None:
             return _no_scores(ctx, rule, baseline=False)
         min_size = ctx.policy.fairness.min_group_size if names else None
-        result = evaluate(metric_name, stats, min_group_size=min_size)
+        result = evaluate(
+            metric_name, stats, min_group_size=min_size, **_interval_settings(ctx, params)
+        )
         value, reason = _value(result, params)
         details = result.to_details()
         details["aggregate"] = params.aggregate
@@ -159,7 +204,7 @@ def _run(metric_name: str) -> Any:
                 message=f"{metric_name}{where} is undefined: {why}",
                 details=details,
             )
-        message = f"{metric_name}{where} = {value:.4g}"
+        message = f"{metric_name}{where} = {value:.4g}{_ci_text(result, params)}"
         bounds = rule.threshold
         passed = bounds.admits(value) if bounds is not None else True
         if bounds is not None:

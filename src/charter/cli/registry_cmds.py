@@ -225,7 +225,8 @@ def register(
     trust_type: Annotated[
         list[str] | None,
         typer.Option(
-            "--trust-type", help="skops type to trust on load (default: those in the file)."
+            "--trust-type",
+            help="A skops type to trust beyond the allow-list of charter.artifacts (repeatable).",
         ),
     ] = None,
     description: Annotated[str | None, typer.Option(help="One line about this version.")] = None,

@@ -171,6 +171,15 @@ class PerformanceSection(_Section):
     threshold: float = Field(
         default=0.5, ge=0.0, le=1.0, description="Score threshold for the positive class."
     )
+    bootstrap: int | None = Field(
+        default=None,
+        ge=0,
+        description="Bootstrap resamples for count-metric CIs; 0: no CIs; default fairness's.",
+    )
+    confidence_level: float | None = Field(
+        default=None, gt=0.0, lt=1.0, description="Coverage of the CIs; default fairness's."
+    )
+    seed: int | None = Field(default=None, description="Bootstrap seed; default fairness's.")
 
 
 class SmallGroupPolicy(StrEnum):

@@ -1051,17 +1051,9 @@ class Registry:
                 )
             if problems:
                 if request is None:
-                    request = tables.PromotionRequest(
-                        version_id=version.id,
-                        to_stage=to_stage,
-                        required_approvals=needed or 0,
-                        evidence_digest=digest,
-                        requested_by=actor.username,
-                        note=note,
-                        status="pending",
+                    request = _open_request(
+                        tx.session, version.id, to_stage, needed or 0, digest, actor.username, note
                     )
-                    tx.session.add(request)
-                    tx.session.flush()
                 _decide(request, "refused", actor.username, "; ".join(problems))
                 tx.audit(
                     "promotion.refused",
@@ -1084,17 +1076,9 @@ class Registry:
                 request_id = request.id
             else:
                 if request is None:
-                    request = tables.PromotionRequest(
-                        version_id=version.id,
-                        to_stage=to_stage,
-                        required_approvals=needed or 0,
-                        evidence_digest=digest,
-                        requested_by=actor.username,
-                        note=note,
-                        status="pending",
+                    request = _open_request(
+                        tx.session, version.id, to_stage, needed or 0, digest, actor.username, note
                     )
-                    tx.session.add(request)
-                    tx.session.flush()
                     tx.audit(
                         "promotion.requested",
                         subject,
@@ -1713,6 +1697,30 @@ def _sha256_path(path: Path) -> str:
     from charter.evidence import sha256_file
 
     return sha256_file(path)
+
+
+def _open_request(
+    session: Any,
+    version_id: int,
+    to_stage: str,
+    required: int,
+    digest: str,
+    requested_by: str,
+    note: str | None,
+) -> tables.PromotionRequest:
+    """A new pending promotion request, flushed so that it has its id."""
+    request = tables.PromotionRequest(
+        version_id=version_id,
+        to_stage=to_stage,
+        required_approvals=required,
+        evidence_digest=digest,
+        requested_by=requested_by,
+        note=note,
+        status="pending",
+    )
+    session.add(request)
+    session.flush()
+    return request
 
 
 def _trusted_types(artifact: Path, vouched: Sequence[str] | None) -> list[str]:

@@ -118,6 +118,67 @@ def percentile_interval(
     )
 
 
+@dataclass(frozen=True)
+class Intervals:
+    """Percentile bootstrap intervals of several statistics at once (e.g. one per group).
+
+    Attributes
+    ----------
+    low, high
+        Bounds, one per statistic (NaN where no resample gave a defined value).
+    undefined
+        Per statistic, the resamples in which it was undefined (left out).
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    undefined: np.ndarray
+
+    def pair(self, i: int) -> tuple[float, float]:
+        """``(low, high)`` of statistic ``i``."""
+        return float(self.low[i]), float(self.high[i])
+
+
+def percentile_intervals(samples: np.ndarray, confidence_level: float) -> Intervals:
+    """Percentile intervals of many statistics at once, leaving out undefined resamples.
+
+    Parameters
+    ----------
+    samples
+        ``(resamples, statistics)``: bootstrap values of each statistic (NaN where undefined).
+    confidence_level
+        Coverage, e.g. 0.95.
+
+    Returns
+    -------
+    Intervals
+        Equal, statistic by statistic, to :func:`percentile_interval` (numpy's ``linear``
+        quantiles of the defined values), computed with one sort instead of one quantile
+        call per statistic.
+    """
+    values = np.asarray(samples, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError("percentile_intervals needs a (resamples, statistics) array")
+    ordered = np.sort(values, axis=0)  # NaN sorts last
+    defined = values.shape[0] - np.isnan(values).sum(axis=0)
+    alpha = (1.0 - confidence_level) / 2.0
+    bounds = []
+    last = np.maximum(defined - 1, 0)
+    for q in (alpha, 1.0 - alpha):
+        position = q * last
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, last)
+        frac = position - below
+        lo = np.take_along_axis(ordered, below[None, :], axis=0)[0]
+        hi = np.take_along_axis(ordered, above[None, :], axis=0)[0]
+        # numpy's linear interpolation, in the form that is exact when lo == hi
+        value = np.where(frac >= 0.5, hi - (hi - lo) * (1.0 - frac), lo + (hi - lo) * frac)
+        bounds.append(np.where(defined > 0, value, np.nan))
+    return Intervals(
+        low=bounds[0], high=bounds[1], undefined=(values.shape[0] - defined).astype(np.int64)
+    )
+
+
 def bootstrap_interval(
     counts: ConfusionCounts,
     statistic: Callable[[np.ndarray], np.ndarray],

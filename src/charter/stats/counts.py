@@ -267,12 +267,17 @@ class ConfusionCounts:
     rows
         ``int64`` array of the same shape: number of rows (for minimum group sizes and the
         bootstrap).
+    labelled
+        ``False`` for counts of predictions alone (no true labels, e.g. unlabelled production
+        data): every row sits in the ``y_true = 0`` cells, so only label-free rates
+        (``selection_rate``) mean anything, and metrics that need labels refuse these counts.
     """
 
     names: tuple[str, ...]
     keys: tuple[GroupKey, ...]
     weighted: np.ndarray
     rows: np.ndarray
+    labelled: bool = True
 
     def __post_init__(self) -> None:
         if self.weighted.shape != (len(self.keys), 2, 2) or self.rows.shape != self.weighted.shape:
@@ -284,10 +289,13 @@ class ConfusionCounts:
         cls,
         names: Sequence[str],
         cells: Iterable[tuple[GroupKey, int, int, float, int]],
+        *,
+        labelled: bool = True,
     ) -> ConfusionCounts:
         """Build from ``(group key, y_true, y_pred, weight sum, row count)`` tuples.
 
         Repeated cells add up; this is how the result of an engine's ``group_by`` comes in.
+        With ``labelled=False`` every ``y_true`` must be 0 (counts of predictions alone).
         """
         weighted: dict[GroupKey, np.ndarray] = {}
         rows: dict[GroupKey, np.ndarray] = {}
@@ -300,33 +308,39 @@ class ConfusionCounts:
         keys = tuple(sorted(weighted, key=_sort_key))
         if not keys:
             shape = (0, 2, 2)
-            return cls(tuple(names), (), np.zeros(shape), np.zeros(shape, dtype=np.int64))
+            return cls(tuple(names), (), np.zeros(shape), np.zeros(shape, dtype=np.int64), labelled)
         return cls(
             names=tuple(names),
             keys=keys,
             weighted=np.stack([weighted[k] for k in keys]),
             rows=np.stack([rows[k] for k in keys]),
+            labelled=labelled,
         )
 
     @classmethod
     def from_index(
         cls,
         index: GroupIndex,
-        y_true: np.ndarray,
+        y_true: np.ndarray | None,
         y_pred: np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> ConfusionCounts:
-        """Count 0/1 labels per group of an eager :class:`GroupIndex` with one bincount."""
+        """Count 0/1 labels per group of an eager :class:`GroupIndex` with one bincount.
+
+        ``y_true=None`` counts predictions alone (``labelled=False``; see the class notes).
+        """
         n = len(index)
-        if y_true.shape[0] != n or y_pred.shape[0] != n:
+        n_true = n if y_true is None else y_true.shape[0]
+        if n_true != n or y_pred.shape[0] != n:
             raise DataError(
-                f"lengths differ: {n} rows of groups, {y_true.shape[0]} of y_true,"
+                f"lengths differ: {n} rows of groups, {n_true} of y_true,"
                 f" {y_pred.shape[0]} of y_pred",
                 hint="pass one label, one prediction and one group value per row",
             )
         size = index.size
         key = index.codes * 4
-        key += y_true * 2
+        if y_true is not None:
+            key += y_true * 2
         key += y_pred
         rows = np.bincount(key, minlength=size * 4).reshape(size, 2, 2)
         weighted: np.ndarray
@@ -345,16 +359,25 @@ class ConfusionCounts:
                     hint="drop or fix rows with NaN, infinite or negative weights",
                 )
             weighted = np.bincount(key, weights=w, minlength=size * 4).reshape(size, 2, 2)
+        labelled = y_true is not None
         order = sorted(range(size), key=lambda i: _sort_key(index.keys[i]))
         if order != list(range(size)):
             return cls(
-                index.names, tuple(index.keys[i] for i in order), weighted[order], rows[order]
+                index.names,
+                tuple(index.keys[i] for i in order),
+                weighted[order],
+                rows[order],
+                labelled,
             )
-        return cls(index.names, index.keys, weighted, rows)
+        return cls(index.names, index.keys, weighted, rows, labelled)
 
     # -- algebra ----------------------------------------------------------------------------
     def merge(self, other: ConfusionCounts) -> ConfusionCounts:
-        """Add the counts of ``other`` (same sensitive columns); groups are aligned by key."""
+        """Add the counts of ``other`` (same sensitive columns); groups are aligned by key.
+
+        The sum is ``labelled`` only when both are: adding counts of predictions alone to
+        labelled counts leaves label-dependent rates meaningless.
+        """
         if self.names != other.names:
             raise ValueError(
                 f"cannot merge counts over {self.names} with counts over {other.names}"
@@ -373,7 +396,9 @@ class ConfusionCounts:
                                 int(counts.rows[g, yt, yp]),
                             )
                         )
-        return ConfusionCounts.from_cells(self.names, cells)
+        return ConfusionCounts.from_cells(
+            self.names, cells, labelled=self.labelled and other.labelled
+        )
 
     __add__ = merge
 
@@ -384,6 +409,7 @@ class ConfusionCounts:
             keys=(OVERALL,),
             weighted=self.weighted.sum(axis=0, keepdims=True),
             rows=self.rows.sum(axis=0, keepdims=True),
+            labelled=self.labelled,
         )
 
     def select(self, keys: Iterable[GroupKey]) -> ConfusionCounts:
@@ -394,7 +420,9 @@ class ConfusionCounts:
         if missing:
             raise KeyError(f"groups not present: {missing}")
         idx = [position[k] for k in wanted]
-        return ConfusionCounts(self.names, tuple(wanted), self.weighted[idx], self.rows[idx])
+        return ConfusionCounts(
+            self.names, tuple(wanted), self.weighted[idx], self.rows[idx], self.labelled
+        )
 
     def labels(self) -> list[str]:
         """Readable label of each group."""
@@ -415,6 +443,7 @@ class ConfusionCounts:
             "keys": [list(k) for k in self.keys],
             "weighted": self.weighted.tolist(),
             "rows": self.rows.tolist(),
+            "labelled": self.labelled,
         }
 
     @classmethod
@@ -425,6 +454,7 @@ class ConfusionCounts:
             keys=tuple(tuple(k) for k in data["keys"]),
             weighted=np.asarray(data["weighted"], dtype=np.float64).reshape(-1, 2, 2),
             rows=np.asarray(data["rows"], dtype=np.int64).reshape(-1, 2, 2),
+            labelled=bool(data.get("labelled", True)),
         )
 
 
@@ -480,7 +510,7 @@ def sensitive_columns(
 
 
 def confusion_counts(
-    y_true: ColumnLike,
+    y_true: ColumnLike | None,
     y_pred: ColumnLike,
     *,
     sensitive_features: Any = None,
@@ -494,6 +524,9 @@ def confusion_counts(
     ----------
     y_true, y_pred
         True and predicted binary labels: column names in ``data`` or array-likes.
+        ``y_true=None`` counts predictions alone (unlabelled data): the counts are
+        ``labelled=False`` and serve only label-free metrics (selection rate, demographic
+        parity, statistical parity, disparate impact, the four-fifths rule).
     sensitive_features
         Column name(s) in ``data``, an array/series, a dict of name to values, or a frame of
         sensitive columns. Several columns give intersectional groups. ``None`` gives one
@@ -519,16 +552,18 @@ def confusion_counts(
         return _confusion_counts_lazy(
             frame, y_true, y_pred, sensitive_features, sample_weight, pos_label
         )
-    yt = binary_labels(
-        resolve_column(frame, y_true, role="y_true"), pos_label=pos_label, role="y_true"
-    )
+    yt = None
+    if y_true is not None:
+        yt = binary_labels(
+            resolve_column(frame, y_true, role="y_true"), pos_label=pos_label, role="y_true"
+        )
     yp = binary_labels(
         resolve_column(frame, y_pred, role="y_pred"), pos_label=pos_label, role="y_pred"
     )
     weights = None
     if sample_weight is not None:
         weights = resolve_column(frame, sample_weight, role="sample_weight")
-    index = eager_group_index(frame, sensitive_features, yt.shape[0])
+    index = eager_group_index(frame, sensitive_features, yp.shape[0])
     return ConfusionCounts.from_index(index, yt, yp, weights)
 
 
@@ -542,14 +577,16 @@ def eager_group_index(frame: AnyFrame | None, sensitive_features: Any, n_rows: i
 
 def _confusion_counts_lazy(
     frame: AnyFrame,
-    y_true: ColumnLike,
+    y_true: ColumnLike | None,
     y_pred: ColumnLike,
     sensitive_features: Any,
     sample_weight: ColumnLike | None,
     pos_label: Any,
 ) -> ConfusionCounts:
     names = [] if sensitive_features is None else _as_name_list(sensitive_features)
-    given = {"y_true": y_true, "y_pred": y_pred}
+    given: dict[str, Any] = {"y_pred": y_pred}
+    if y_true is not None:
+        given["y_true"] = y_true
     if sample_weight is not None:
         given["sample_weight"] = sample_weight
     if names is None or not all(isinstance(v, str) for v in given.values()):
@@ -558,11 +595,12 @@ def _confusion_counts_lazy(
             " by name",
             hint="pass column names for y_true, y_pred, sensitive_features and sample_weight",
         )
-    yt_name, yp_name = str(y_true), str(y_pred)
-    require_columns(frame, [yt_name, yp_name, *names], role="column")
+    labelled = y_true is not None
+    label_columns = [str(y_true), str(y_pred)] if labelled else [str(y_pred)]
+    require_columns(frame, [*label_columns, *names], role="column")
     if sample_weight is not None:
         require_columns(frame, [str(sample_weight)], role="sample_weight")
-    by = [*names, yt_name, yp_name]
+    by = [*names, *label_columns]
     # A column may serve twice (e.g. y_true is also a sensitive column): alias the keys.
     keyed = frame.select(
         *[nw.col(c).alias(f"__k{i}") for i, c in enumerate(by)],
@@ -575,17 +613,19 @@ def _confusion_counts_lazy(
     assert isinstance(result, nw.LazyFrame)
     table = result.collect().to_arrow().to_pylist()
     k = len(names)
-    true_values = {row[f"__k{k}"] for row in table}
-    pred_values = {row[f"__k{k + 1}"] for row in table}
-    true_map = _label_map(true_values, pos_label, "y_true")
-    pred_map = _label_map(pred_values, pos_label, "y_pred")
+    pred_at = f"__k{k + 1}" if labelled else f"__k{k}"
+    true_map = (
+        _label_map({row[f"__k{k}"] for row in table}, pos_label, "y_true") if labelled else {}
+    )
+    pred_map = _label_map({row[pred_at] for row in table}, pos_label, "y_pred")
     cells = []
     for row in table:
         key = tuple(_normal(row[f"__k{i}"]) for i in range(k)) if k else OVERALL
         n = int(row["__rows"])
         w = float(row["__weight"]) if sample_weight is not None else float(n)
-        cells.append((key, true_map[row[f"__k{k}"]], pred_map[row[f"__k{k + 1}"]], w, n))
-    return ConfusionCounts.from_cells(names, cells)
+        yt = true_map[row[f"__k{k}"]] if labelled else 0
+        cells.append((key, yt, pred_map[row[pred_at]], w, n))
+    return ConfusionCounts.from_cells(names, cells, labelled=labelled)
 
 
 def _normal(value: Any) -> Any:

@@ -37,7 +37,12 @@ from typing import Any, Literal, TypedDict, Unpack
 import numpy as np
 
 from charter.errors import CheckError, DataError
-from charter.stats.bootstrap import bootstrap_interval
+from charter.stats.bootstrap import (
+    Intervals,
+    percentile_interval,
+    percentile_intervals,
+    resample_counts,
+)
 from charter.stats.counts import ConfusionCounts, GroupKey, confusion_counts
 from charter.stats.rates import (
     RATES,
@@ -56,6 +61,18 @@ Undefined = Literal["nan", "skip"]
 Kernel = Callable[[np.ndarray], np.ndarray]
 
 _METHODS = ("between_groups", "to_overall")
+
+#: Resampled counts up to this many numbers are kept for the next metric of the same table.
+_CACHE_RESAMPLES = 1 << 22
+
+#: The named metrics computable from predictions alone (no true labels needed).
+LABEL_FREE_METRICS = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "statistical_parity_difference",
+    "disparate_impact",
+    "four_fifths_rule",
+)
 
 
 class GroupOptions(TypedDict, total=False):
@@ -146,6 +163,7 @@ class GroupMetrics:
             self.small = np.zeros(len(counts), dtype=bool)
         self.included = ~self.small if policy == "exclude" else np.ones(len(counts), dtype=bool)
         self.labels = counts.labels()
+        self._resampled: np.ndarray | None = None
 
     # -- per-group values -------------------------------------------------------------------
     @property
@@ -158,23 +176,75 @@ class GroupMetrics:
         """Group keys, in the order of every per-group array."""
         return self.counts.keys
 
+    @property
+    def labelled(self) -> bool:
+        """Whether the counts hold true labels (``False``: predictions alone)."""
+        return self.counts.labelled
+
     def rate(self, name: str) -> np.ndarray:
         """The rate ``name`` for every group (NaN where undefined)."""
-        return get_rate(name)(self.counts.weighted)
+        rate = get_rate(name)
+        self._need_labels(rate.name, [rate])
+        return rate(self.counts.weighted)
 
     def overall_rate(self, name: str) -> float:
         """The rate ``name`` over all rows."""
-        return float(get_rate(name)(self.counts.weighted.sum(axis=0)))
+        rate = get_rate(name)
+        self._need_labels(rate.name, [rate])
+        return float(rate(self.counts.weighted.sum(axis=0)))
 
     def table(self, rates: Sequence[str] = STANDARD_RATES) -> tuple[GroupRow, ...]:
-        """Per-group rows with the given rates, reasons for undefined ones, and flags."""
-        return self._rows([get_rate(r) for r in rates], {}, None)
+        """Per-group rows with the given rates, reasons for undefined ones, and flags.
+
+        Without true labels (``labelled`` is ``False``) rates that need them are left out.
+        """
+        chosen = [get_rate(r) for r in rates]
+        if not self.labelled:
+            chosen = [r for r in chosen if not r.uses_labels]
+        return self._rows(chosen, {}, None)
+
+    def _need_labels(self, metric: str, rates: Sequence[Rate]) -> None:
+        """Refuse a metric that needs true labels on counts of predictions alone."""
+        if self.labelled:
+            return
+        needing = [r.name for r in rates if r.uses_labels]
+        if needing:
+            raise DataError(
+                f"{metric} needs true labels ({', '.join(needing)} depend on y_true), but the"
+                " counts were made from predictions alone (no target)",
+                hint="pass y_true (in a policy: --target COLUMN or data.target); without labels"
+                f" use {', '.join(LABEL_FREE_METRICS)} or group_metric with"
+                " metric=selection_rate",
+            )
+
+    def resamples(self) -> np.ndarray:
+        """Bootstrap resamples of the counts, ``(bootstrap, groups, 2, 2)``.
+
+        Drawn once with ``seed`` and kept (when small), so every metric of this table and
+        every per-group interval come from the same resamples.
+        """
+        if self._resampled is not None:
+            return self._resampled
+        resampled = resample_counts(self.counts, self.bootstrap, seed=self.seed)
+        if resampled.size <= _CACHE_RESAMPLES:
+            self._resampled = resampled
+        return resampled
+
+    def group_intervals(
+        self, rates: Sequence[str], resampled: np.ndarray | None = None
+    ) -> dict[str, Intervals]:
+        """Per-group percentile bootstrap intervals of each rate (``bootstrap`` resamples)."""
+        chosen = [get_rate(r) for r in rates]
+        self._need_labels(", ".join(r.name for r in chosen), chosen)
+        w = self.resamples() if resampled is None else resampled
+        return {r.name: percentile_intervals(r(w), self.confidence_level) for r in chosen}
 
     def _rows(
         self,
         rates: Sequence[Rate],
         extra: Mapping[str, np.ndarray],
         privileged: np.ndarray | None,
+        intervals: Mapping[str, Intervals] | None = None,
     ) -> tuple[GroupRow, ...]:
         w = self.counts.weighted
         values = {r.name: r(w) for r in rates}
@@ -183,6 +253,10 @@ class GroupMetrics:
         rows = self.counts.group_rows
         why = {r.name: undefined_reasons(r, w) for r in rates}
         plain = {k: v.tolist() for k, v in values.items()}
+        bounds = {
+            k: (iv.low.tolist(), iv.high.tolist(), iv.undefined.tolist())
+            for k, iv in (intervals or {}).items()
+        }
         out = []
         for g, key in enumerate(self.keys):
             reasons = {name: cause for name, found in why.items() if (cause := found[g])}
@@ -197,6 +271,8 @@ class GroupMetrics:
                     small=bool(self.small[g]),
                     excluded=not bool(self.included[g]),
                     privileged=None if privileged is None else bool(privileged[g]),
+                    intervals={k: (lo[g], hi[g]) for k, (lo, hi, _) in bounds.items()},
+                    undefined_resamples={k: n[g] for k, (_, _, n) in bounds.items() if n[g]},
                 )
             )
         return tuple(out)
@@ -295,6 +371,7 @@ class GroupMetrics:
         aggregate: str,
         details: dict[str, Any] | None = None,
         extra_columns: Mapping[str, np.ndarray] | None = None,
+        extra_kernels: Mapping[str, Kernel] | None = None,
         privileged: np.ndarray | None = None,
         reason: Callable[[], str] | None = None,
     ) -> MetricResult:
@@ -304,6 +381,8 @@ class GroupMetrics:
             why = reason() if reason is not None else self._reason(rates, method, aggregate)
         shown = [*(RATES[r] for r in STANDARD_RATES)]
         shown += [r for r in rates if r.name not in STANDARD_RATES]
+        if not self.labelled:
+            shown = [r for r in shown if not r.uses_labels]
         info: dict[str, Any] = {"metric_rates": [r.name for r in rates]}
         info.update(details or {})
         info.update(self._small_group_details())
@@ -312,22 +391,23 @@ class GroupMetrics:
             if skipped:
                 info["skipped_groups"] = skipped
         ci = None
+        intervals: dict[str, Intervals] = {}
         if self.bootstrap > 0:
-            interval = bootstrap_interval(
-                self.counts,
-                kernel,
-                n_resamples=self.bootstrap,
-                confidence_level=self.confidence_level,
-                seed=self.seed,
-            )
+            resampled = self.resamples()
+            interval = percentile_interval(kernel(resampled), self.confidence_level, seed=self.seed)
             ci = (interval.low, interval.high)
             info["bootstrap"] = interval.to_dict()
+            # Per-group intervals of the rates the metric uses, from the same resamples.
+            intervals = self.group_intervals([r.name for r in rates], resampled)
+            for name, extra in (extra_kernels or {}).items():
+                intervals[name] = percentile_intervals(extra(resampled), self.confidence_level)
+            info["bootstrap"]["group_intervals"] = list(intervals)
         overall_w = self.counts.weighted.sum(axis=0)
         return MetricResult(
             metric=metric,
             value=value,
             reason=why,
-            groups=self._rows(shown, extra_columns or {}, privileged),
+            groups=self._rows(shown, extra_columns or {}, privileged, intervals),
             overall={r.name: float(r(overall_w)) for r in shown},
             ci=ci,
             details=info,
@@ -355,6 +435,7 @@ class GroupMetrics:
         """
         _check_method(method)
         r = get_rate(rate)
+        self._need_labels(f"{r.name}_difference", [r])
         return self._result(
             f"{r.name}_difference",
             self._difference_kernel(r, method),
@@ -373,6 +454,7 @@ class GroupMetrics:
         """
         _check_method(method)
         r = get_rate(rate)
+        self._need_labels(f"{r.name}_ratio", [r])
         return self._result(
             f"{r.name}_ratio",
             self._ratio_kernel(r, method),
@@ -447,6 +529,7 @@ class GroupMetrics:
                 f"unknown equalized-odds aggregation '{agg}'", hint="use 'worst_case' or 'mean'"
             )
         rates = [RATES["true_positive_rate"], RATES["false_positive_rate"]]
+        self._need_labels(f"equalized_odds_{aggregate}", rates)
         make = self._difference_kernel if aggregate == "difference" else self._ratio_kernel
         parts = [make(r, method) for r in rates]
         pick = np.maximum if aggregate == "difference" else np.minimum
@@ -535,6 +618,7 @@ class GroupMetrics:
             "equal_opportunity_difference": [tpr],
             "average_odds_difference": [tpr, fpr],
         }[metric]
+        self._need_labels(metric, rates)
 
         def pools(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return w[..., unpriv, :, :].sum(axis=-3), w[..., priv, :, :].sum(axis=-3)
@@ -617,6 +701,16 @@ class GroupMetrics:
             for g in np.flatnonzero(self.included)
             if not math.isnan(impact[g]) and impact[g] < threshold
         ]
+        included = self.included
+
+        def impact_kernel(w: np.ndarray) -> np.ndarray:
+            values = sel(w)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                top = np.nanmax(np.where(included, values, np.nan), axis=-1, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(top > 0, values / np.where(top > 0, top, 1.0), np.nan)
+
         result = self._result(
             "four_fifths_rule",
             self._ratio_kernel(sel, "between_groups"),
@@ -629,6 +723,7 @@ class GroupMetrics:
                 "failing_groups": failing,
             },
             extra_columns={"impact_ratio": impact},
+            extra_kernels={"impact_ratio": impact_kernel} if included.any() else None,
         )
         return result
 

@@ -325,3 +325,33 @@ def fingerprint_frame(
         size_bytes=buffer.size,
         format="arrow-ipc",
     )
+
+
+def finite_floats(values: Any, role: str) -> np.ndarray:
+    """Values as a 1-d ``float64`` array, refusing non-numeric, missing and infinite values.
+
+    Parameters
+    ----------
+    values
+        Array-like of numbers.
+    role
+        What the values are (``"target"``, ``"score"``), used in the error message.
+
+    Raises
+    ------
+    DataError
+        Naming how many values are missing or infinite, with what to do.
+    """
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{role} must be numeric: {exc}", hint=f"convert the {role} values to numbers"
+        ) from exc
+    bad = int((~np.isfinite(arr)).sum())
+    if bad:
+        raise DataError(
+            f"{role} has {bad} missing or infinite values out of {arr.size}",
+            hint=f"drop or fill the rows without a finite {role}",
+        )
+    return arr

@@ -26,6 +26,21 @@ Each metric is a function with scikit-learn's argument order plus Charter's grou
 pos_label=1)``, returning a :class:`~charter.stats.results.MetricResult` whose value is the
 overall metric and whose groups carry the per-group values; or evaluate precomputed statistics
 with :func:`evaluate`.
+
+Confidence intervals (``confidence_level=0.95``), overall and per group, never touch the rows:
+
+=====================================  ==================================================
+metrics                                interval
+=====================================  ==================================================
+accuracy, balanced accuracy,           percentile bootstrap over resampled confusion counts
+precision, recall, F1                  (:mod:`charter.stats.bootstrap`), ``bootstrap`` resamples
+``roc_auc``                            DeLong's variance, normal, clipped to [0, 1]
+``log_loss``, ``brier``, ``mae``       normal approximation of a mean of per-row terms (the
+                                       terms' variance is exact from the statistics)
+``rmse``                               the square root of the normal interval of the MSE (its
+                                       variance from the fourth moment of the residuals)
+``r2``                                 none: it needs joint moments of residuals and target
+=====================================  ==================================================
 """
 
 from __future__ import annotations
@@ -33,19 +48,40 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from statistics import NormalDist
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 
 from charter.errors import CheckError, DataError
+from charter.stats.bootstrap import (
+    Intervals,
+    percentile_interval,
+    percentile_intervals,
+    resample_counts,
+)
 from charter.stats.counts import ConfusionCounts, confusion_counts
 from charter.stats.rates import RATES, undefined_reason
 from charter.stats.regression import RegressionMoments, regression_moments
-from charter.stats.results import GroupRow, MetricResult
+from charter.stats.results import GroupRow, MetricResult, json_float
 from charter.stats.scores import ScoreCounts, score_counts
 
 Kind = Literal["counts", "scores", "regression"]
 Statistics = ConfusionCounts | ScoreCounts | RegressionMoments
+
+
+class IntervalOptions(TypedDict, total=False):
+    """Confidence-interval options of the metric functions (see :func:`evaluate`)."""
+
+    min_group_size: int | None
+    confidence_level: float | None
+    bootstrap: int
+    seed: int
+
+
+#: Per-group ``(low, high)`` bounds of a metric's interval from its statistics and the normal
+#: quantile ``z``.
+IntervalFunction = Callable[[Any, float], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +102,14 @@ class PerformanceMetric:
         Per-group reason for an undefined value, ``None`` where defined.
     description
         One line for docs and findings.
+    kernel
+        Counts metrics: the metric of weighted counts ``(..., 2, 2)`` -> ``(...)``, vectorised
+        over leading (group, bootstrap) axes.
+    interval
+        Other metrics: per-group interval bounds from the statistics and a normal quantile.
+    interval_method
+        How the interval is made (for ``details``), or why there is none (``interval`` and
+        ``kernel`` both ``None``).
     """
 
     name: str
@@ -74,6 +118,9 @@ class PerformanceMetric:
     values: Callable[[Any], np.ndarray]
     reasons: Callable[[Any], list[str | None]]
     description: str
+    kernel: Callable[[np.ndarray], np.ndarray] | None = None
+    interval: IntervalFunction | None = None
+    interval_method: str = ""
 
 
 def _rate_reasons(*names: str) -> Callable[[ConfusionCounts], list[str | None]]:
@@ -88,18 +135,63 @@ def _rate_reasons(*names: str) -> Callable[[ConfusionCounts], list[str | None]]:
     return reasons
 
 
-def _balanced_accuracy(counts: ConfusionCounts) -> np.ndarray:
-    w = counts.weighted
+def _balanced_accuracy(w: np.ndarray) -> np.ndarray:
     return (RATES["true_positive_rate"](w) + RATES["true_negative_rate"](w)) / 2.0
 
 
-def _f1(counts: ConfusionCounts) -> np.ndarray:
-    w = counts.weighted
-    tp, fp, fn = w[:, 1, 1], w[:, 0, 1], w[:, 1, 0]
+def _f1(w: np.ndarray) -> np.ndarray:
+    tp, fp, fn = w[..., 1, 1], w[..., 0, 1], w[..., 1, 0]
     den = 2.0 * tp + fp + fn
     out = np.full(den.shape, np.nan)
     np.divide(2.0 * tp, den, out=out, where=den > 0)
     return out
+
+
+def _counts_metric(
+    name: str,
+    kernel: Callable[[np.ndarray], np.ndarray],
+    reasons: Callable[[ConfusionCounts], list[str | None]],
+    description: str,
+) -> PerformanceMetric:
+    return PerformanceMetric(
+        name,
+        "counts",
+        True,
+        lambda c: kernel(c.weighted),
+        reasons,
+        description,
+        kernel=kernel,
+        interval_method="percentile bootstrap over resampled counts",
+    )
+
+
+def _normal(
+    values: np.ndarray, se: np.ndarray, z: float, low: float = 0.0, high: float = math.inf
+) -> tuple[np.ndarray, np.ndarray]:
+    """``values -+ z se`` clipped to the metric's range (NaN where either is NaN)."""
+    return np.clip(values - z * se, low, high), np.clip(values + z * se, low, high)
+
+
+def _auc_interval(s: ScoreCounts, z: float) -> tuple[np.ndarray, np.ndarray]:
+    return _normal(s.roc_auc(), s.roc_auc_standard_error(), z, 0.0, 1.0)
+
+
+def _loss_interval(loss: str) -> IntervalFunction:
+    def interval(s: ScoreCounts, z: float) -> tuple[np.ndarray, np.ndarray]:
+        values = _probabilities(s).log_loss() if loss == "log_loss" else s.brier()
+        high = math.inf if loss == "log_loss" else 1.0
+        return _normal(values, s.loss_standard_error(loss), z, 0.0, high)
+
+    return interval
+
+
+def _mae_interval(m: RegressionMoments, z: float) -> tuple[np.ndarray, np.ndarray]:
+    return _normal(m.mae(), m.mae_standard_error(), z)
+
+
+def _rmse_interval(m: RegressionMoments, z: float) -> tuple[np.ndarray, np.ndarray]:
+    low, high = _normal(m.mse(), m.mse_standard_error(), z)
+    return np.sqrt(low), np.sqrt(high)
 
 
 def _f1_reasons(counts: ConfusionCounts) -> list[str | None]:
@@ -160,41 +252,28 @@ def _r2_reasons(moments: RegressionMoments) -> list[str | None]:
 PERFORMANCE_METRICS: dict[str, PerformanceMetric] = {
     m.name: m
     for m in (
-        PerformanceMetric(
-            "accuracy",
-            "counts",
-            True,
-            lambda c: RATES["accuracy"](c.weighted),
-            _rate_reasons("accuracy"),
-            "share of correct predictions",
+        _counts_metric(
+            "accuracy", RATES["accuracy"], _rate_reasons("accuracy"), "share of correct predictions"
         ),
-        PerformanceMetric(
+        _counts_metric(
             "balanced_accuracy",
-            "counts",
-            True,
             _balanced_accuracy,
             _rate_reasons("true_positive_rate", "true_negative_rate"),
             "mean of the true positive and true negative rates",
         ),
-        PerformanceMetric(
+        _counts_metric(
             "precision",
-            "counts",
-            True,
-            lambda c: RATES["precision"](c.weighted),
+            RATES["precision"],
             _rate_reasons("precision"),
             "share of predicted positives that are positive",
         ),
-        PerformanceMetric(
+        _counts_metric(
             "recall",
-            "counts",
-            True,
-            lambda c: RATES["true_positive_rate"](c.weighted),
+            RATES["true_positive_rate"],
             _rate_reasons("true_positive_rate"),
             "share of positives predicted positive",
         ),
-        PerformanceMetric(
-            "f1", "counts", True, _f1, _f1_reasons, "harmonic mean of precision and recall"
-        ),
+        _counts_metric("f1", _f1, _f1_reasons, "harmonic mean of precision and recall"),
         PerformanceMetric(
             "roc_auc",
             "scores",
@@ -202,6 +281,8 @@ PERFORMANCE_METRICS: dict[str, PerformanceMetric] = {
             lambda s: s.roc_auc(),
             _auc_reasons,
             "probability that a positive scores above a negative (ties count half)",
+            interval=_auc_interval,
+            interval_method="DeLong's variance, normal approximation clipped to [0, 1]",
         ),
         PerformanceMetric(
             "log_loss",
@@ -210,6 +291,8 @@ PERFORMANCE_METRICS: dict[str, PerformanceMetric] = {
             lambda s: _probabilities(s).log_loss(),
             lambda s: _weight_reasons(s.group_weight),
             "mean negative log-likelihood of the labels",
+            interval=_loss_interval("log_loss"),
+            interval_method="normal approximation of the mean per-row log loss",
         ),
         PerformanceMetric(
             "brier",
@@ -218,6 +301,8 @@ PERFORMANCE_METRICS: dict[str, PerformanceMetric] = {
             lambda s: _probabilities(s).brier(),
             lambda s: _weight_reasons(s.group_weight),
             "mean squared difference between probability and label",
+            interval=_loss_interval("brier"),
+            interval_method="normal approximation of the mean per-row Brier term",
         ),
         PerformanceMetric(
             "mae",
@@ -226,6 +311,8 @@ PERFORMANCE_METRICS: dict[str, PerformanceMetric] = {
             lambda m: m.mae(),
             lambda m: _weight_reasons(m.weight),
             "mean absolute error",
+            interval=_mae_interval,
+            interval_method="normal approximation of the mean absolute residual",
         ),
         PerformanceMetric(
             "rmse",
@@ -234,6 +321,8 @@ PERFORMANCE_METRICS: dict[str, PerformanceMetric] = {
             lambda m: m.rmse(),
             lambda m: _weight_reasons(m.weight),
             "root mean squared error",
+            interval=_rmse_interval,
+            interval_method="square root of the normal interval of the MSE (fourth moment)",
         ),
         PerformanceMetric(
             "r2",
@@ -242,6 +331,9 @@ PERFORMANCE_METRICS: dict[str, PerformanceMetric] = {
             lambda m: m.r2(),
             _r2_reasons,
             "coefficient of determination",
+            interval_method="no interval: R² needs joint moments of the residuals and the"
+            " target, which the regression moments do not keep, and a row bootstrap does not"
+            " scale",
         ),
     )
 }
@@ -272,7 +364,15 @@ def _group_rows(stats: Statistics) -> np.ndarray:
     return stats.group_rows
 
 
-def evaluate(name: str, stats: Statistics, *, min_group_size: int | None = None) -> MetricResult:
+def evaluate(
+    name: str,
+    stats: Statistics,
+    *,
+    min_group_size: int | None = None,
+    confidence_level: float | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> MetricResult:
     """Evaluate the metric ``name`` on precomputed statistics, overall and per group.
 
     Parameters
@@ -283,21 +383,38 @@ def evaluate(name: str, stats: Statistics, *, min_group_size: int | None = None)
         Counts, score counts or regression moments, per group or overall only.
     min_group_size
         Groups with fewer rows are flagged ``small`` in the table.
+    confidence_level
+        When given, add confidence intervals: ``ci`` overall and ``"<metric>_ci"`` per group
+        (see the module notes for how each metric gets one; ``r2`` gets none).
+    bootstrap, seed
+        Resamples and seed of the count bootstrap (counts metrics only).
 
     Returns
     -------
     MetricResult
         ``value`` is the overall metric. With groups, ``groups`` holds each group's value and
-        ``details`` the worst group (lowest for scores, highest for losses).
+        ``details`` the worst group (lowest for scores, highest for losses). With intervals,
+        ``details["interval"]`` says how they were made.
     """
     metric = get_metric(name)
     expected = {"counts": ConfusionCounts, "scores": ScoreCounts, "regression": RegressionMoments}
     if not isinstance(stats, expected[metric.kind]):
         raise TypeError(f"{name} is computed from {expected[metric.kind].__name__}")
+    if isinstance(stats, ConfusionCounts) and not stats.labelled:
+        raise DataError(
+            f"{name} needs true labels, but the counts were made from predictions alone",
+            hint="pass y_true (in a policy: --target COLUMN or data.target)",
+        )
     overall = stats.overall()
     value = float(metric.values(overall)[0]) if len(overall.keys) else math.nan
     reason = metric.reasons(overall)[0] if len(overall.keys) else "there are no rows"
     details: dict[str, Any] = {"higher_is_better": metric.higher_is_better}
+    ci: tuple[float, float] | None = None
+    group_ci: Intervals | None = None
+    if confidence_level is not None and len(overall.keys):
+        ci, group_ci, details["interval"] = _intervals(
+            metric, stats, overall, confidence_level, bootstrap, seed
+        )
     groups: tuple[GroupRow, ...] = ()
     if stats.names:
         values = metric.values(stats)
@@ -314,6 +431,12 @@ def evaluate(name: str, stats: Statistics, *, min_group_size: int | None = None)
                 values={name: float(values[g])},
                 reasons={name: r} if (r := reasons[g]) is not None else {},
                 small=bool(min_group_size is not None and rows[g] < min_group_size),
+                intervals={name: group_ci.pair(g)} if group_ci is not None else {},
+                undefined_resamples=(
+                    {name: int(group_ci.undefined[g])}
+                    if group_ci is not None and group_ci.undefined[g]
+                    else {}
+                ),
             )
             for g, key in enumerate(stats.keys)
         )
@@ -322,6 +445,9 @@ def evaluate(name: str, stats: Statistics, *, min_group_size: int | None = None)
             pick = min if metric.higher_is_better else max
             worst = pick(defined, key=lambda g: values[g])
             details["worst_group"] = {"group": labels[worst], "value": float(values[worst])}
+            if group_ci is not None:
+                low, high = group_ci.pair(worst)
+                details["worst_group"]["ci"] = [json_float(low), json_float(high)]
         undefined = [labels[g] for g in range(len(values)) if math.isnan(values[g])]
         if undefined:
             details["undefined_groups"] = undefined
@@ -331,8 +457,45 @@ def evaluate(name: str, stats: Statistics, *, min_group_size: int | None = None)
         reason=reason if math.isnan(value) else None,
         groups=groups,
         overall={name: value},
+        ci=ci,
         details=details,
     )
+
+
+def _intervals(
+    metric: PerformanceMetric,
+    stats: Statistics,
+    overall: Statistics,
+    confidence_level: float,
+    bootstrap: int,
+    seed: int,
+) -> tuple[tuple[float, float] | None, Intervals | None, dict[str, Any]]:
+    """Overall interval, per-group intervals and the ``details["interval"]`` record."""
+    info: dict[str, Any] = {"method": metric.interval_method, "confidence_level": confidence_level}
+    if metric.kernel is not None:
+        assert isinstance(stats, ConfusionCounts)
+        if bootstrap <= 0:
+            info["method"] = None
+            info["reason"] = "bootstrap is 0"
+            return None, None, info
+        resampled = resample_counts(stats, bootstrap, seed=seed)
+        whole = percentile_interval(
+            metric.kernel(resampled.sum(axis=-3)), confidence_level, seed=seed
+        )
+        info.update(resamples=bootstrap, undefined_resamples=whole.undefined, seed=seed)
+        per_group = None
+        if stats.names:
+            per_group = percentile_intervals(metric.kernel(resampled), confidence_level)
+        return (whole.low, whole.high), per_group, info
+    if metric.interval is None:
+        return None, None, {"method": None, "reason": metric.interval_method}
+    z = NormalDist().inv_cdf(0.5 + confidence_level / 2.0)
+    low, high = metric.interval(overall, z)
+    per_group = None
+    if stats.names:
+        g_low, g_high = metric.interval(stats, z)
+        per_group = Intervals(g_low, g_high, np.zeros(len(g_low), dtype=np.int64))
+    return (float(low[0]), float(high[0])), per_group, info
 
 
 def _from_counts(
@@ -343,6 +506,7 @@ def _from_counts(
     sample_weight: Any,
     data: Any,
     pos_label: Any,
+    options: IntervalOptions,
 ) -> MetricResult:
     counts = confusion_counts(
         y_true,
@@ -352,7 +516,7 @@ def _from_counts(
         data=data,
         pos_label=pos_label,
     )
-    return evaluate(name, counts)
+    return evaluate(name, counts, **options)
 
 
 def _from_scores(
@@ -363,6 +527,7 @@ def _from_scores(
     sample_weight: Any,
     data: Any,
     pos_label: Any,
+    options: IntervalOptions,
 ) -> MetricResult:
     stats = score_counts(
         y_true,
@@ -372,11 +537,17 @@ def _from_scores(
         data=data,
         pos_label=pos_label,
     )
-    return evaluate(name, stats)
+    return evaluate(name, stats, **options)
 
 
 def _from_moments(
-    name: str, y_true: Any, y_pred: Any, sensitive_features: Any, sample_weight: Any, data: Any
+    name: str,
+    y_true: Any,
+    y_pred: Any,
+    sensitive_features: Any,
+    sample_weight: Any,
+    data: Any,
+    options: IntervalOptions,
 ) -> MetricResult:
     stats = regression_moments(
         y_true,
@@ -385,7 +556,7 @@ def _from_moments(
         sample_weight=sample_weight,
         data=data,
     )
-    return evaluate(name, stats)
+    return evaluate(name, stats, **options)
 
 
 def accuracy(
@@ -396,10 +567,11 @@ def accuracy(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Accuracy (``sklearn.metrics.accuracy_score``), overall and per group."""
     return _from_counts(
-        "accuracy", y_true, y_pred, sensitive_features, sample_weight, data, pos_label
+        "accuracy", y_true, y_pred, sensitive_features, sample_weight, data, pos_label, options
     )
 
 
@@ -411,10 +583,18 @@ def balanced_accuracy(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Balanced accuracy (mean of TPR and TNR); NaN when a class is absent."""
     return _from_counts(
-        "balanced_accuracy", y_true, y_pred, sensitive_features, sample_weight, data, pos_label
+        "balanced_accuracy",
+        y_true,
+        y_pred,
+        sensitive_features,
+        sample_weight,
+        data,
+        pos_label,
+        options,
     )
 
 
@@ -426,10 +606,11 @@ def precision(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Precision; NaN (not scikit-learn's 0) when nothing is predicted positive."""
     return _from_counts(
-        "precision", y_true, y_pred, sensitive_features, sample_weight, data, pos_label
+        "precision", y_true, y_pred, sensitive_features, sample_weight, data, pos_label, options
     )
 
 
@@ -441,10 +622,11 @@ def recall(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Recall (true positive rate); NaN when there are no positives."""
     return _from_counts(
-        "recall", y_true, y_pred, sensitive_features, sample_weight, data, pos_label
+        "recall", y_true, y_pred, sensitive_features, sample_weight, data, pos_label, options
     )
 
 
@@ -456,9 +638,12 @@ def f1(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """F1 score ``2TP / (2TP + FP + FN)``; NaN when there are no positives and none predicted."""
-    return _from_counts("f1", y_true, y_pred, sensitive_features, sample_weight, data, pos_label)
+    return _from_counts(
+        "f1", y_true, y_pred, sensitive_features, sample_weight, data, pos_label, options
+    )
 
 
 def roc_auc(
@@ -469,10 +654,11 @@ def roc_auc(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """ROC AUC (``sklearn.metrics.roc_auc_score``), exact; NaN for a single class."""
     return _from_scores(
-        "roc_auc", y_true, y_score, sensitive_features, sample_weight, data, pos_label
+        "roc_auc", y_true, y_score, sensitive_features, sample_weight, data, pos_label, options
     )
 
 
@@ -484,10 +670,11 @@ def log_loss(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Log loss (``sklearn.metrics.log_loss`` on positive-class probabilities)."""
     return _from_scores(
-        "log_loss", y_true, y_score, sensitive_features, sample_weight, data, pos_label
+        "log_loss", y_true, y_score, sensitive_features, sample_weight, data, pos_label, options
     )
 
 
@@ -499,10 +686,11 @@ def brier(
     sample_weight: Any = None,
     data: Any = None,
     pos_label: Any = 1,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Brier score (``sklearn.metrics.brier_score_loss``)."""
     return _from_scores(
-        "brier", y_true, y_score, sensitive_features, sample_weight, data, pos_label
+        "brier", y_true, y_score, sensitive_features, sample_weight, data, pos_label, options
     )
 
 
@@ -513,9 +701,10 @@ def mae(
     sensitive_features: Any = None,
     sample_weight: Any = None,
     data: Any = None,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Mean absolute error (``sklearn.metrics.mean_absolute_error``)."""
-    return _from_moments("mae", y_true, y_pred, sensitive_features, sample_weight, data)
+    return _from_moments("mae", y_true, y_pred, sensitive_features, sample_weight, data, options)
 
 
 def rmse(
@@ -525,9 +714,10 @@ def rmse(
     sensitive_features: Any = None,
     sample_weight: Any = None,
     data: Any = None,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """Root mean squared error (``sklearn.metrics.root_mean_squared_error``)."""
-    return _from_moments("rmse", y_true, y_pred, sensitive_features, sample_weight, data)
+    return _from_moments("rmse", y_true, y_pred, sensitive_features, sample_weight, data, options)
 
 
 def r2(
@@ -537,6 +727,7 @@ def r2(
     sensitive_features: Any = None,
     sample_weight: Any = None,
     data: Any = None,
+    **options: Unpack[IntervalOptions],
 ) -> MetricResult:
     """R² (``sklearn.metrics.r2_score``); NaN when the target is constant."""
-    return _from_moments("r2", y_true, y_pred, sensitive_features, sample_weight, data)
+    return _from_moments("r2", y_true, y_pred, sensitive_features, sample_weight, data, options)

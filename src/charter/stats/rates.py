@@ -49,6 +49,19 @@ class Rate:
     undefined: str
     description: str
 
+    @property
+    def uses_labels(self) -> bool:
+        """Whether the rate depends on the true labels.
+
+        A rate is label-free when both its numerator and denominator sum ``y_true = 0`` and
+        ``y_true = 1`` alike for each prediction (only ``selection_rate``): it can be measured
+        on predictions alone, e.g. on unlabelled production data.
+        """
+        return any(
+            set(cells) != {(1 - yt, yp) for yt, yp in cells}
+            for cells in (self.numerator, self.denominator)
+        )
+
     def parts(self, weighted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Numerator and denominator sums over the last two axes of ``weighted``."""
         num = _cells(weighted, self.numerator)

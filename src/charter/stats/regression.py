@@ -2,7 +2,10 @@
 
 MAE, RMSE and R² depend on the rows only through, per group: the total weight, the weighted
 mean of the target and the weighted sum of squared deviations from it (for R²'s denominator),
-and the weighted sums of absolute and squared residuals. :class:`RegressionMoments` holds
+and the weighted sums of absolute and squared residuals. The weighted sum of fourth powers of
+the residuals adds the spread of the squared errors, so MAE and RMSE get normal-approximation
+confidence intervals without touching the rows again (:meth:`RegressionMoments.mae_standard_error`,
+:meth:`RegressionMoments.mse_standard_error`). :class:`RegressionMoments` holds
 those; it merges with Chan et al.'s parallel update, which keeps the squared deviations
 accurate where the textbook ``sum(y^2) - sum(y)^2 / n`` cancels catastrophically.
 
@@ -34,6 +37,7 @@ from charter.stats.counts import (
 from charter.stats.frames import (
     AnyFrame,
     ColumnLike,
+    finite_floats,
     is_lazy,
     require_columns,
     resolve_column,
@@ -64,6 +68,9 @@ class RegressionMoments:
     y_min, y_max
         Smallest and largest target per group: R² is undefined exactly when they are equal
         (a rounding-level ``m2`` must not pass for a spread).
+    s4
+        Weighted sum of ``(y - y_pred)^4`` per group, for the standard error of the MSE;
+        ``None`` when the producer did not keep it (then RMSE has no interval).
     """
 
     names: tuple[str, ...]
@@ -76,6 +83,7 @@ class RegressionMoments:
     sae: np.ndarray
     y_min: np.ndarray
     y_max: np.ndarray
+    s4: np.ndarray | None = None
 
     @classmethod
     def from_index(
@@ -87,8 +95,8 @@ class RegressionMoments:
     ) -> RegressionMoments:
         """Aggregate targets and predictions per group of an eager :class:`GroupIndex`."""
         n = len(index)
-        y = _finite(y_true, "y_true")
-        p = _finite(y_pred, "y_pred")
+        y = finite_floats(y_true, "y_true")
+        p = finite_floats(y_pred, "y_pred")
         if y.shape[0] != n or p.shape[0] != n:
             raise DataError(
                 f"lengths differ: {n} rows of groups, {y.shape[0]} of y_true, {p.shape[0]} of"
@@ -120,6 +128,11 @@ class RegressionMoments:
             sq *= w
             ab *= w
         m2 = np.bincount(codes, dev, minlength=size)
+        sq4 = r * r
+        sq4 *= sq4
+        if w is not None:
+            sq4 *= w
+        s4 = np.bincount(codes, sq4, minlength=size)
         y_min = np.full(size, np.inf)
         y_max = np.full(size, -np.inf)
         np.minimum.at(y_min, codes, y)
@@ -139,6 +152,7 @@ class RegressionMoments:
             sae[order],
             y_min[order],
             y_max[order],
+            s4[order],
         )
 
     @classmethod
@@ -155,6 +169,7 @@ class RegressionMoments:
         sae: np.ndarray,
         y_min: np.ndarray,
         y_max: np.ndarray,
+        s4: np.ndarray | None = None,
     ) -> RegressionMoments:
         """Build from plain weighted sums (as an engine's ``group_by`` returns them)."""
         order = group_order(keys)
@@ -176,6 +191,7 @@ class RegressionMoments:
             np.asarray(sae, dtype=np.float64)[order],
             low,
             high,
+            None if s4 is None else np.asarray(s4, dtype=np.float64)[order],
         )
 
     # -- algebra ----------------------------------------------------------------------------
@@ -190,6 +206,11 @@ class RegressionMoments:
                 position[k] = len(keys)
                 keys.append(k)
         size = len(keys)
+        fourth = None
+        if self.s4 is not None and other.s4 is not None:
+            fourth = np.zeros(size)
+            for m, s4 in ((self, self.s4), (other, other.s4)):
+                fourth[[position[k] for k in m.keys]] += s4
         parts = []
         for m in (self, other):
             idx = np.array([position[k] for k in m.keys], dtype=np.int64)
@@ -221,6 +242,7 @@ class RegressionMoments:
             (aa + ab)[order],
             y_min[order],
             y_max[order],
+            None if fourth is None else fourth[order],
         )
 
     __add__ = merge
@@ -239,11 +261,28 @@ class RegressionMoments:
             zero,
             np.full(1, np.inf),
             np.full(1, -np.inf),
+            None if self.s4 is None else np.zeros(1),
         )
         for g in range(len(self.keys)):
-            part = [getattr(self, name)[g : g + 1] for name in _FIELDS]
-            out = out.merge(RegressionMoments((), (OVERALL,), *part))
+            out = out.merge(self._one_group(g))
         return out
+
+    def _one_group(self, g: int) -> RegressionMoments:
+        """Group ``g`` alone, keyed :data:`~charter.stats.counts.OVERALL`."""
+        part = slice(g, g + 1)
+        return RegressionMoments(
+            (),
+            (OVERALL,),
+            self.weight[part],
+            self.rows[part],
+            self.mean[part],
+            self.m2[part],
+            self.sse[part],
+            self.sae[part],
+            self.y_min[part],
+            self.y_max[part],
+            None if self.s4 is None else self.s4[part],
+        )
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -276,12 +315,40 @@ class RegressionMoments:
         out[ok] = 1.0 - self.sse[ok] / self.m2[ok]
         return out
 
+    # -- standard errors (normal approximation) ---------------------------------------------
+    def _mean_standard_error(self, mean_of_square: np.ndarray, mean: np.ndarray) -> np.ndarray:
+        """Standard error of a weighted per-row mean from its first two moments.
+
+        The row variance ``E[x^2] - E[x]^2`` (weighted, with Bessel's ``n / (n - 1)``) over
+        ``n`` rows; NaN with fewer than two rows. Weights count as importance, not as rows.
+        """
+        n = self.rows.astype(np.float64)
+        variance = np.maximum(mean_of_square - mean * mean, 0.0)
+        out = np.full(n.shape, np.nan)
+        ok = (n > 1) & np.isfinite(variance)
+        out[ok] = np.sqrt(variance[ok] / (n[ok] - 1.0))
+        return out
+
+    def mae_standard_error(self) -> np.ndarray:
+        """Standard error of the MAE per group (a mean of ``|r|``; its second moment is MSE)."""
+        return self._mean_standard_error(self.mse(), self.mae())
+
+    def mse_standard_error(self) -> np.ndarray:
+        """Standard error of the MSE per group, from the fourth moment of the residuals.
+
+        NaN when the moments were made without ``s4`` (e.g. restored from an older dict).
+        """
+        if self.s4 is None:
+            return np.full(self.weight.shape, np.nan)
+        return self._mean_standard_error(_ratio(self.s4, self.weight), self.mse())
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
             "names": list(self.names),
             "keys": [list(k) for k in self.keys],
             **{name: getattr(self, name).tolist() for name in _FIELDS},
+            **({"s4": self.s4.tolist()} if self.s4 is not None else {}),
         }
 
     @classmethod
@@ -298,6 +365,7 @@ class RegressionMoments:
             np.asarray(data["sae"], dtype=np.float64),
             np.asarray(data["y_min"], dtype=np.float64),
             np.asarray(data["y_max"], dtype=np.float64),
+            np.asarray(data["s4"], dtype=np.float64) if "s4" in data else None,
         )
 
 
@@ -308,22 +376,6 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     out = np.full(num.shape, np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
-
-
-def _finite(values: Any, role: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"{role} must be numeric: {exc}", hint=f"convert {role} to numbers"
-        ) from exc
-    bad = int((~np.isfinite(arr)).sum())
-    if bad:
-        raise DataError(
-            f"{role} has {bad} missing or infinite values out of {arr.size}",
-            hint=f"drop or fill the rows without a finite {role}",
-        )
-    return arr
 
 
 def regression_moments(
@@ -383,12 +435,13 @@ def _moments_lazy(
         (w * y * y).alias("__wy2"),
         (w * r * r).alias("__sse"),
         (w * r.abs()).alias("__sae"),
+        (w * r * r * r * r).alias("__s4"),
         (y.is_null() | r.is_null()).cast(nw.Int64).alias("__null"),
         y.alias("__y"),
     )
     aggs = [
         nw.len().alias("__rows"),
-        *(nw.col(c).sum() for c in ("__w", "__wy", "__wy2", "__sse", "__sae", "__null")),
+        *(nw.col(c).sum() for c in ("__w", "__wy", "__wy2", "__sse", "__sae", "__s4", "__null")),
         nw.col("__y").min().alias("__ymin"),
         nw.col("__y").max().alias("__ymax"),
     ]
@@ -420,4 +473,5 @@ def _moments_lazy(
         sae=np.asarray(table["__sae"], dtype=np.float64),
         y_min=np.asarray(table["__ymin"], dtype=np.float64),
         y_max=np.asarray(table["__ymax"], dtype=np.float64),
+        s4=np.asarray(table["__s4"], dtype=np.float64),
     )

@@ -62,6 +62,12 @@ class GroupRow:
         Whether the group was left out of the aggregate (small-group policy ``exclude``).
     privileged
         Whether the group belongs to the privileged group (AIF360-style metrics), else ``None``.
+    intervals
+        Metric name to the group's confidence interval ``(low, high)`` (NaN bounds when no
+        resample gave a defined value); written as ``"<metric>_ci": [low, high]``.
+    undefined_resamples
+        Metric name to the number of bootstrap resamples in which the group's value was
+        undefined (left out of its interval); only names with at least one.
     """
 
     label: str
@@ -73,6 +79,8 @@ class GroupRow:
     small: bool = False
     excluded: bool = False
     privileged: bool | None = None
+    intervals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    undefined_resamples: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape of a group entry."""
@@ -84,6 +92,10 @@ class GroupRow:
         }
         for name, value in self.values.items():
             out[name] = json_float(value)
+        for name, (low, high) in self.intervals.items():
+            out[f"{name}_ci"] = [json_float(low), json_float(high)]
+        if self.undefined_resamples:
+            out["undefined_resamples"] = {k: int(v) for k, v in self.undefined_resamples.items()}
         if self.reasons:
             out["undefined"] = dict(self.reasons)
         out["small"] = self.small
@@ -172,6 +184,9 @@ class MetricResult:
             record: dict[str, Any] = {"group": g.label, **dict(g.key), "count": g.count}
             record["weight"] = g.weight
             record.update(g.values)
+            for name, (low, high) in g.intervals.items():
+                record[f"{name}_ci_low"] = low
+                record[f"{name}_ci_high"] = high
             record["small"] = g.small
             record["excluded"] = g.excluded
             records.append(record)

@@ -12,6 +12,11 @@ scikit-learn's up to floating-point summation order (tested to 1e-12), ties incl
   as scikit-learn does;
 * Brier is the weighted mean of ``(score - y)^2``.
 
+The same table gives their standard errors exactly, without the rows: DeLong's variance of
+the ROC AUC (every row's placement value depends only on its group, label and score) and the
+spread of the per-row log loss and Brier terms (:meth:`ScoreCounts.roc_auc_standard_error`,
+:meth:`ScoreCounts.loss_standard_error`).
+
 The table has one entry per distinct ``(group, score)`` pair, so it is small for models with
 few distinct scores (trees, calibrated bins) and at most as long as the data for continuous
 scores. Eager data is aggregated with one sort by score and a stable radix sort by group
@@ -249,6 +254,84 @@ class ScoreCounts:
         pairs = totals[:, 0] * totals[:, 1]
         out = np.full(size, np.nan)
         np.divide(wins, pairs, out=out, where=pairs > 0)
+        return out
+
+    def _class_rows(self) -> np.ndarray:
+        """``(groups, 2)``: negative and positive row counts of each group."""
+        return np.stack(
+            [
+                np.bincount(self.group, weights=self.rows[:, c], minlength=len(self.keys))
+                for c in (0, 1)
+            ],
+            axis=1,
+        )
+
+    def roc_auc_standard_error(self) -> np.ndarray:
+        """DeLong's standard error of each group's ROC AUC.
+
+        DeLong, DeLong and Clarke-Pearson (1988): with ``m`` positive and ``n`` negative rows,
+        each positive's placement ``V10`` is the share of negatives scored below it (ties
+        count half) and each negative's ``V01`` the share of positives scored above it; the
+        AUC is the mean of either, and ``Var(AUC) = S10 / m + S01 / n`` with ``S10``, ``S01``
+        the sample variances of the placements. Placements depend on the row only through
+        its (group, label, score), so this is exact from the table in ``O(entries)``. With
+        sample weights, placements and their variances are weighted and ``m``, ``n`` stay
+        row counts (weights count as importance, as in the count bootstrap). NaN with fewer
+        than two rows of either class.
+        """
+        neg, pos = self.weighted[:, 0], self.weighted[:, 1]
+        size = len(self.keys)
+        if self.group.shape[0] == 0:
+            return np.full(size, np.nan)
+        starts = np.searchsorted(self.group, np.arange(size), side="left")
+        cum_neg, cum_pos = np.cumsum(neg), np.cumsum(pos)
+        neg_before = (cum_neg - neg) - np.concatenate([[0.0], cum_neg])[starts][self.group]
+        pos_through = cum_pos - np.concatenate([[0.0], cum_pos])[starts][self.group]
+        totals = self.class_weight
+        n_weight, p_weight = totals[self.group, 0], totals[self.group, 1]
+        v10 = np.zeros_like(neg)  # positives at this score: negatives below them
+        np.divide(neg_before + 0.5 * neg, n_weight, out=v10, where=n_weight > 0)
+        v01 = np.zeros_like(pos)  # negatives at this score: positives above them
+        np.divide(p_weight - pos_through + 0.5 * pos, p_weight, out=v01, where=p_weight > 0)
+        auc = np.nan_to_num(self.roc_auc())[self.group]
+        ss10 = self._per_group(pos * (v10 - auc) ** 2)
+        ss01 = self._per_group(neg * (v01 - auc) ** 2)
+        rows = self._class_rows()
+        n, m = rows[:, 0], rows[:, 1]
+        out = np.full(size, np.nan)
+        ok = (m > 1) & (n > 1) & (totals[:, 0] > 0) & (totals[:, 1] > 0)
+        s10 = ss10[ok] / totals[ok, 1] * m[ok] / (m[ok] - 1.0)
+        s01 = ss01[ok] / totals[ok, 0] * n[ok] / (n[ok] - 1.0)
+        out[ok] = np.sqrt(s10 / m[ok] + s01 / n[ok])
+        return out
+
+    def loss_standard_error(self, loss: str) -> np.ndarray:
+        """Standard error of each group's mean ``log_loss`` or ``brier``.
+
+        Both are weighted means of a per-row term that depends only on the row's label and
+        score, so the terms' weighted variance (with Bessel's ``n / (n - 1)``) over ``n``
+        rows is exact from the table. NaN with fewer than two rows.
+        """
+        s = self.score
+        if loss == "log_loss":
+            neg_term = -np.log(np.clip(1.0 - s, EPS, 1.0 - EPS))
+            pos_term = -np.log(np.clip(s, EPS, 1.0 - EPS))
+            mean = self.log_loss()
+        elif loss == "brier":
+            neg_term, pos_term = s * s, (1.0 - s) ** 2
+            mean = self.brier()
+        else:
+            raise ValueError(f"unknown loss '{loss}'; use 'log_loss' or 'brier'")
+        centre = np.nan_to_num(mean)[self.group]
+        ss = self._per_group(
+            self.weighted[:, 0] * (neg_term - centre) ** 2
+            + self.weighted[:, 1] * (pos_term - centre) ** 2
+        )
+        weight = self.group_weight
+        n = self.group_rows.astype(np.float64)
+        out = np.full(len(self.keys), np.nan)
+        ok = (n > 1) & (weight > 0)
+        out[ok] = np.sqrt(ss[ok] / weight[ok] / (n[ok] - 1.0))
         return out
 
     def brier(self) -> np.ndarray:

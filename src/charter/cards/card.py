@@ -549,13 +549,18 @@ def _caveats(ctx: CardContext, sid: str, title: str) -> CardSection:
                 )
             )
     for flag in ctx.version.flags:
-        items.append(
-            CardItem(
-                label=f"Flag {flag.flag}",
-                value=f"{flag.reason} ({flag.created_by}, {flag.created_at:%Y-%m-%d})",
-                source="registry",
+        raised = f"{flag.reason} (raised by {flag.created_by}, {flag.created_at:%Y-%m-%d})"
+        if flag.open:
+            items.append(CardItem(label=f"Open flag {flag.flag}", value=raised, source="registry"))
+        else:
+            items.append(
+                CardItem(
+                    label=f"Resolved flag {flag.flag}",
+                    value=f"{raised}; resolved by {flag.resolved_by} "
+                    f"({flag.resolved_at:%Y-%m-%d}): {flag.resolved_reason}",
+                    source="registry",
+                )
             )
-        )
     if ctx.monitoring:
         latest = ctx.monitoring[-1]
         items.append(

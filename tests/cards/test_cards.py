@@ -41,6 +41,7 @@ def _checked(
     intended_use: str | None = "Pre-screening loan applications.",
     description: str = "Scores loan applications.",
     bootstrap: int = 200,
+    worst_group_recall: bool = False,
 ) -> Checked:
     """A LogisticRegression checked by charter.check against a policy with a fairness rule."""
     from sklearn.linear_model import LogisticRegression
@@ -77,7 +78,22 @@ def _checked(
             "sensitive": ["sex"],
             "rules": [{"id": "enough-rows", "check": "min_rows", "min": 100}],
         },
-        "performance": {"rules": [{"id": "auc", "check": "roc_auc", "min": 0.6}]},
+        "performance": {
+            "rules": [{"id": "auc", "check": "roc_auc", "min": 0.6}]
+            + (
+                [
+                    {
+                        "id": "worst-recall",
+                        "check": "recall",
+                        "params": {"per_group": True, "aggregate": "worst_group"},
+                        "min": 0.3,
+                        "severity": "warn",
+                    }
+                ]
+                if worst_group_recall
+                else []
+            )
+        },
         "fairness": {
             "bootstrap": bootstrap,
             "min_group_size": 30,
@@ -266,6 +282,40 @@ def test_a_group_the_evidence_holds_no_interval_for_falls_back_to_wilson_marked_
         "bootstrap over counts, 90%, 500 resamples (seed 7), from the evidence and Wilson score,"
         " 90%, from the group's rows where the evidence holds no interval (marked Wilson)"
     )
+
+
+def test_a_worst_group_metric_shows_its_worst_groups_interval_and_each_groups_from_the_evidence(
+    team: Team, tmp_path: Path
+) -> None:
+    checked = _checked(tmp_path, worst_group_recall=True)
+    _register_and_promote(team, checked)
+    evidence = Evidence.read(checked.evidence)
+    finding = next(f for f in evidence.findings if f.rule_id == "worst-recall")
+    worst = finding.details["worst_group"]
+    card = model_card(team.registry, NAME, 1)
+    quantitative = card.section("quantitative_analyses")
+    (row,) = [r for r in quantitative.tables[0].rows if r[0] == "worst-recall"]
+    # the value is the worst group's recall, so is its interval (not the overall recall's)
+    from sklearn.metrics import recall_score
+
+    model = charter.load_model(checked.model)
+    predicted = model.predict(checked.data[["income", "debt"]])
+    recalls = {
+        sex: recall_score(checked.data["repaid"][rows], predicted[rows])
+        for sex, rows in checked.data.groupby("sex").indices.items()
+    }
+    assert float(row[2]) == pytest.approx(min(recalls.values()), rel=1e-3)
+    assert _bounds(row[3]) == pytest.approx(worst["ci"], rel=1e-3)
+    assert _bounds(row[3])[0] <= float(row[2]) <= _bounds(row[3])[1]
+    (table,) = [t for t in quantitative.tables if t.title.startswith("worst-recall:")]
+    assert table.columns == ["group", "n", "recall", "recall 95% CI"]
+    assert table.interval_methods == {
+        "recall 95% CI": "bootstrap over counts, 95%, 200 resamples (seed 0), from the evidence"
+    }
+    held = {g["group"]: g["recall_ci"] for g in finding.details["groups"]}
+    for group_row in table.rows:
+        assert float(group_row[2]) == pytest.approx(recalls[group_row[0].split("=")[1]], rel=1e-3)
+        assert _bounds(group_row[3]) == pytest.approx(held[group_row[0]], rel=1e-3)
 
 
 def test_what_the_policy_does_not_say_is_left_to_a_person(team: Team, tmp_path: Path) -> None:

@@ -452,7 +452,7 @@ def _quantitative(ctx: CardContext, sid: str, title: str) -> CardSection:
             f.rule_id,
             f.metric or "—",
             _fmt(f.value),
-            _interval(f.details.get("ci")),
+            _interval(_finding_ci(f)),
             _threshold(f),
             f.verdict.value,
         ]
@@ -489,7 +489,10 @@ def _group_table(finding: Finding, confidence: float) -> CardTable:
     groups = [g for g in details["groups"] if isinstance(g, dict)]
     if not rates and details.get("metric") and any(details["metric"] in g for g in groups):
         rates = [details["metric"]]
-    boot = details.get("bootstrap") if isinstance(details.get("bootstrap"), dict) else None
+    # fairness findings name their bootstrap "bootstrap", per-group performance ones "interval"
+    boot = next(
+        (details[k] for k in ("bootstrap", "interval") if isinstance(details.get(k), dict)), None
+    )
     level = float(boot.get("confidence_level") or confidence) if boot else confidence
     percent = f"{_fmt(100 * level, 3)}%"
     from_evidence = {r: any(f"{r}_ci" in g for g in groups) for r in rates}
@@ -510,7 +513,7 @@ def _group_table(finding: Finding, confidence: float) -> CardTable:
             row.append(cell)
         rows.append(row)
     methods = {f"{r} {percent} CI": _method_text(sorted(used[r]), boot, percent) for r in with_ci}
-    ci = details.get("ci")
+    ci = _finding_ci(finding)
     note = (
         f"{finding.metric} = {_fmt(finding.value)}"
         + (f", {percent} CI {_interval(ci)}" if ci else "")
@@ -529,6 +532,14 @@ def _group_table(finding: Finding, confidence: float) -> CardTable:
         note=note,
         interval_methods=methods,
     )
+
+
+def _finding_ci(finding: Finding) -> Any:
+    """The interval of the finding's value: a worst-group finding's is its worst group's."""
+    worst = finding.details.get("worst_group")
+    if finding.details.get("aggregate") == "worst_group" and isinstance(worst, dict):
+        return worst.get("ci")
+    return finding.details.get("ci")
 
 
 def _group_interval(

@@ -223,8 +223,15 @@ class MonitorRun:
 
     # -- fairness and performance per window ---------------------------------------------------
     def fairness_series(self, rule: Rule, params: WindowFairnessParams) -> list[dict[str, Any]]:
-        """The fairness metric of ``params`` in every window, with its bootstrap interval."""
-        from charter.stats.fairness import NAMED_METRICS, GroupMetrics
+        """The fairness metric of ``params`` in every window, with its bootstrap interval.
+
+        The label-free metrics (:data:`~charter.stats.fairness.LABEL_FREE_METRICS`: demographic
+        parity, statistical parity, disparate impact, the four-fifths rule) are computed over
+        every row of the window that has a prediction, labelled or not; the others over the
+        labelled rows only (a window without any is not judged: "no labelled rows").
+        ``rows_used`` says how many rows each window's value rests on.
+        """
+        from charter.stats.fairness import LABEL_FREE_METRICS, NAMED_METRICS, GroupMetrics
 
         if params.metric not in NAMED_METRICS and params.metric != "four_fifths_rule":
             raise CheckError(
@@ -239,32 +246,45 @@ class MonitorRun:
                 hint="set fairness.sensitive (or data.sensitive) or the rule's sensitive param",
             )
         privileged = params.privileged or fair.privileged or None
+        label_free = params.metric in LABEL_FREE_METRICS
+        absent = [n for n in names if n in self.summary.missing_sensitive]
         out = []
         for w in self.windows:
             entry = _stub(w)
-            counts = w.summary.counts if w.summary is not None else None
-            if w.reason is None and counts is None:
-                entry.update(judged=False, reason="no labelled rows")
-            elif counts is not None and w.reason is None:
-                if int(counts.rows.sum()) == 0:
-                    entry.update(judged=False, reason="no labelled rows")
+            counts = None
+            if w.summary is not None:
+                counts = w.summary.selection if label_free else w.summary.counts
+            if w.reason is not None:
+                out.append(entry)
+                continue
+            if label_free and absent:
+                entry.update(
+                    judged=False,
+                    reason=f"sensitive column(s) {', '.join(absent)} not in the log",
+                )
+            elif counts is None or int(counts.rows.sum()) == 0:
+                entry.update(
+                    judged=False,
+                    reason="no rows with a prediction" if label_free else "no labelled rows",
+                )
+            else:
+                entry["rows_used"] = int(counts.rows.sum())
+                groups = GroupMetrics(
+                    marginal_counts(counts, names),
+                    min_group_size=fair.min_group_size,
+                    small_groups=fair.small_groups.value,
+                    bootstrap=fair.bootstrap,
+                    confidence_level=fair.confidence_level,
+                    seed=fair.seed,
+                )
+                if params.metric == "four_fifths_rule":
+                    bound = rule.min if rule.min is not None else 0.8
+                    result = groups.four_fifths_rule(bound)
                 else:
-                    groups = GroupMetrics(
-                        marginal_counts(counts, names),
-                        min_group_size=fair.min_group_size,
-                        small_groups=fair.small_groups.value,
-                        bootstrap=fair.bootstrap,
-                        confidence_level=fair.confidence_level,
-                        seed=fair.seed,
+                    result = NAMED_METRICS[params.metric](
+                        groups, params.method, "worst_case", privileged
                     )
-                    if params.metric == "four_fifths_rule":
-                        bound = rule.min if rule.min is not None else 0.8
-                        result = groups.four_fifths_rule(bound)
-                    else:
-                        result = NAMED_METRICS[params.metric](
-                            groups, params.method, "worst_case", privileged
-                        )
-                    entry.update(_metric_entry(result))
+                entry.update(_metric_entry(result))
             out.append(entry)
         return out
 
@@ -427,7 +447,7 @@ def marginal_counts(counts: ConfusionCounts, names: Sequence[str]) -> ConfusionC
                 cells.append(
                     (sub, yt, yp, float(counts.weighted[g, yt, yp]), int(counts.rows[g, yt, yp]))
                 )
-    return ConfusionCounts.from_cells(wanted, cells)
+    return ConfusionCounts.from_cells(wanted, cells, labelled=counts.labelled)
 
 
 # -- rules ------------------------------------------------------------------------------------

@@ -293,24 +293,28 @@ class MonitorRun:
     ) -> list[dict[str, Any]]:
         """The performance metric of ``params`` in every window, with an interval.
 
-        Intervals (bootstrap over counts) are given for the metrics of thresholded
-        predictions: accuracy, balanced accuracy, precision, recall, F1.
+        Values and intervals come from :func:`charter.stats.performance.evaluate`, as in the
+        gate: a percentile bootstrap over resampled counts for accuracy, balanced accuracy,
+        precision, recall and F1; DeLong for ROC AUC; normal approximations for log loss,
+        Brier, MAE and RMSE; none for R². The settings are ``performance.bootstrap``,
+        ``confidence_level`` and ``seed``, defaulting to the ``fairness`` ones
+        (``bootstrap: 0`` turns intervals off). With ``aggregate: worst_group`` the value and
+        interval are the worst group's.
         """
-        from charter.stats.bootstrap import bootstrap_interval
         from charter.stats.performance import evaluate, get_metric
 
         metric = get_metric(params.metric)
-        fair = self.policy.fairness
+        options = _interval_options(self.policy)
+        min_group_size = self.policy.fairness.min_group_size
+        worst_group = params.aggregate == "worst_group"
+        names = list(params.sensitive or self.policy.sensitive_features)
         out = []
         for w in self.windows:
             entry = _stub(w)
             summary = w.summary
             stats: Any = None
-            worst_group = params.aggregate == "worst_group"
-            names = list(params.sensitive or self.policy.sensitive_features)
             if summary is not None and worst_group and metric.kind != "scores":
                 grouped = summary.counts if metric.kind == "counts" else summary.regression
-                stats = None
                 if grouped is not None:
                     stats = (
                         marginal_counts(grouped, names)
@@ -319,36 +323,48 @@ class MonitorRun:
                     )
             elif summary is not None:
                 stats = {
-                    "counts": summary.counts.overall() if summary.counts is not None else None,
-                    "scores": summary.scores.overall() if summary.scores is not None else None,
-                    "regression": summary.regression.overall()
-                    if summary.regression is not None
-                    else None,
+                    "counts": summary.counts,
+                    "scores": summary.scores,
+                    "regression": summary.regression,
                 }[metric.kind]
+                stats = stats.overall() if stats is not None else None
             if w.reason is None and (stats is None or len(stats.keys) == 0):
                 entry.update(judged=False, reason=f"no labelled rows with {metric.kind}")
             elif stats is not None and w.reason is None:
                 if int(np.asarray(stats.rows).sum()) == 0:
                     entry.update(judged=False, reason="no labelled rows")
                 else:
-                    result = evaluate(params.metric, stats, min_group_size=fair.min_group_size)
+                    result = evaluate(
+                        params.metric, stats, min_group_size=min_group_size, **options
+                    )
                     entry.update(_metric_entry(result))
                     if worst_group:
                         worst = result.details.get("worst_group")
                         entry["value"] = _num(worst["value"]) if worst else None
                         entry["worst_group"] = worst["group"] if worst else None
-                    kernel = _COUNT_KERNELS.get(params.metric)
-                    if kernel is not None and fair.bootstrap > 0 and not worst_group:
-                        interval = bootstrap_interval(
-                            stats,
-                            kernel,
-                            n_resamples=fair.bootstrap,
-                            confidence_level=fair.confidence_level,
-                            seed=fair.seed,
-                        )
-                        entry["ci"] = [_num(interval.low), _num(interval.high)]
+                        entry.pop("ci", None)
+                        if worst and worst.get("ci") is not None:
+                            entry["ci"] = list(worst["ci"])
             out.append(entry)
         return out
+
+
+def _interval_options(policy: Policy) -> dict[str, Any]:
+    """``evaluate`` interval options: ``performance``'s settings, else ``fairness``'s.
+
+    As in the gate (:mod:`charter.checks.performance`), ``bootstrap: 0`` means no intervals.
+    """
+    perf, fair = policy.performance, policy.fairness
+    bootstrap = perf.bootstrap if perf.bootstrap is not None else fair.bootstrap
+    if bootstrap <= 0:
+        return {}
+    return {
+        "confidence_level": (
+            perf.confidence_level if perf.confidence_level is not None else fair.confidence_level
+        ),
+        "bootstrap": bootstrap,
+        "seed": perf.seed if perf.seed is not None else fair.seed,
+    }
 
 
 def _stub(w: WindowResult) -> dict[str, Any]:
@@ -379,52 +395,6 @@ def _num(value: Any) -> float | None:
         return None
     number = float(value)
     return None if math.isnan(number) or math.isinf(number) else number
-
-
-def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    out = np.full(np.shape(num), np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
-
-
-def _kernel_cells(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    total = w.sum(axis=-3)
-    return total[..., 0, 0], total[..., 0, 1], total[..., 1, 0], total[..., 1, 1]
-
-
-def _accuracy(w: np.ndarray) -> np.ndarray:
-    tn, fp, fn, tp = _kernel_cells(w)
-    return _safe_ratio(tn + tp, tn + fp + fn + tp)
-
-
-def _precision(w: np.ndarray) -> np.ndarray:
-    _, fp, _, tp = _kernel_cells(w)
-    return _safe_ratio(tp, tp + fp)
-
-
-def _recall(w: np.ndarray) -> np.ndarray:
-    _, _, fn, tp = _kernel_cells(w)
-    return _safe_ratio(tp, tp + fn)
-
-
-def _f1(w: np.ndarray) -> np.ndarray:
-    _, fp, fn, tp = _kernel_cells(w)
-    return _safe_ratio(2 * tp, 2 * tp + fp + fn)
-
-
-def _balanced(w: np.ndarray) -> np.ndarray:
-    tn, fp, fn, tp = _kernel_cells(w)
-    return (_safe_ratio(tp, tp + fn) + _safe_ratio(tn, tn + fp)) / 2
-
-
-#: Vectorised (over bootstrap resamples) metrics of thresholded predictions.
-_COUNT_KERNELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "accuracy": _accuracy,
-    "precision": _precision,
-    "recall": _recall,
-    "f1": _f1,
-    "balanced_accuracy": _balanced,
-}
 
 
 def marginal_counts(counts: ConfusionCounts, names: Sequence[str]) -> ConfusionCounts:

@@ -309,10 +309,16 @@ class MonitoringSection(_Section):
     labels: str | None = Field(
         default=None, description="File of delayed labels, joined to the log by data.id_column."
     )
-    webhook: str | None = Field(default=None, description="URL receiving Slack-compatible JSON.")
+    webhook: str | None = Field(
+        default=None,
+        description="URL receiving Slack-compatible JSON; ${VAR} kept as written at load and"
+        " expanded when posting (a secret stays out of the registry and evidence).",
+    )
     webhook_on: Literal["violation", "always"] = "violation"
     command: str | None = Field(
-        default=None, description="Command run on a violation (e.g. a retraining job)."
+        default=None,
+        description="Command run on a violation (e.g. a retraining job); ${VAR} kept as written"
+        " at load and expanded when it runs.",
     )
     mark_needs_review: bool = False
     prometheus_textfile: str | None = Field(

@@ -127,7 +127,7 @@ class MonitorSettings:
             drift_share=mon.drift_share,
             embeddings=dict(mon.embeddings),
             min_window_rows=mon.min_window_rows,
-            prediction_column=prediction_drift_column(policy, reference),
+            prediction_column=prediction_drift_column(policy, reference, columns=mon.columns),
             labels=labels,
             output_columns=tuple(c for c in (prediction, score) if c),
         )
@@ -149,14 +149,26 @@ def model_output_columns(
     )
 
 
-def prediction_drift_column(policy: Policy, reference: DataProfile | None = None) -> str | None:
+def prediction_drift_column(
+    policy: Policy,
+    reference: DataProfile | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+) -> str | None:
     """The column judged for prediction drift.
 
     The policy's ``data.prediction``, else ``data.score``; else the model's profiled score
-    (more informative than the thresholded prediction), else its profiled prediction.
+    (more informative than the thresholded prediction), else its profiled prediction. When
+    ``columns`` (``monitoring.columns``) lists some of these, the first listed one in that
+    order: a model output named there is monitored as the model's output.
     """
     prediction, score = model_output_columns(policy, reference)
-    return policy.data.prediction or policy.data.score or score or prediction
+    candidates = [c for c in (policy.data.prediction, policy.data.score, score, prediction) if c]
+    if columns is not None:
+        listed = [c for c in candidates if c in columns]
+        if listed:
+            return listed[0]
+    return candidates[0] if candidates else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -489,7 +501,7 @@ def monitoring_rules(policy: Policy, reference: DataProfile) -> list[Rule]:
     if policy.monitoring.rules:
         return list(policy.monitoring.rules)
     rules = [Rule(id="dataset-drift", check="dataset_drift")]
-    prediction = prediction_drift_column(policy, reference)
+    prediction = prediction_drift_column(policy, reference, columns=policy.monitoring.columns)
     if prediction and prediction in reference.columns:
         rules.append(Rule(id="prediction-drift", check="prediction_drift"))
     rules.append(Rule(id="new-categories", check="new_categories", severity=Severity.WARN))
@@ -634,7 +646,8 @@ def monitor(
     settings = MonitorSettings.from_policy(
         policy, window=window, timestamp=timestamp, reference=reference
     )
-    columns = _compared_columns(settings, reference, policy)
+    rules = monitoring_rules(policy, reference)
+    columns = _compared_columns(settings, reference, policy, rules)
     source = log
     log = _join_labels(log, policy, labels if labels is not None else policy.monitoring.labels)
     summary = summarize_log(
@@ -668,7 +681,7 @@ def monitor(
         summary=summary,
         windows=windows,
     )
-    findings = _evaluate_rules(run, monitoring_rules(policy, reference))
+    findings = _evaluate_rules(run, rules)
     findings.extend(_input_findings(summary, reference, columns))
     evidence = Evidence(
         model_name=name,
@@ -704,8 +717,15 @@ def monitor(
 
 
 def _compared_columns(
-    settings: MonitorSettings, reference: DataProfile, policy: Policy
+    settings: MonitorSettings, reference: DataProfile, policy: Policy, rules: Sequence[Rule]
 ) -> list[str]:
+    """The columns summarised per window.
+
+    ``monitoring.columns`` (else every reference column but the target, timestamp, id, weight
+    and the model outputs not judged), plus the model output judged for prediction drift and
+    any column a ``prediction_drift`` rule names, so those are read even when the list leaves
+    them out.
+    """
     if settings.columns is not None:
         unknown = [c for c in settings.columns if c not in reference.columns]
         if unknown:
@@ -714,11 +734,19 @@ def _compared_columns(
                 " does not have",
                 hint=f"the profile has: {', '.join(list(reference.columns)[:20])}",
             )
-        return list(settings.columns)
-    skip = {policy.data.target, settings.timestamp, policy.data.id_column, policy.data.weight}
-    # of the model's outputs only the one judged for prediction drift is compared
-    skip |= set(settings.output_columns) - {settings.prediction_column}
-    return [c for c in reference.columns if c not in skip]
+        columns = list(settings.columns)
+    else:
+        skip = {policy.data.target, settings.timestamp, policy.data.id_column, policy.data.weight}
+        # of the model's outputs only the one judged for prediction drift is compared
+        skip |= set(settings.output_columns) - {settings.prediction_column}
+        columns = [c for c in reference.columns if c not in skip]
+    judged = [settings.prediction_column] + [
+        rule.params.get("column") for rule in rules if rule.check == "prediction_drift"
+    ]
+    for name in judged:
+        if isinstance(name, str) and name in reference.columns and name not in columns:
+            columns.append(name)
+    return columns
 
 
 def _judge_window(
@@ -756,6 +784,7 @@ def _judge_window(
         if reference.columns[c].kind in (ColumnKind.NUMERICAL, ColumnKind.CATEGORICAL)
         and c != settings.prediction_column
         and c not in settings.output_columns
+        and (settings.columns is None or c in settings.columns)
     ]
     drift = dataset_drift(
         reference,

@@ -1,7 +1,8 @@
 """One monitoring run: an inference log against a reference profile, judged by the policy.
 
 :func:`monitor` summarises the log per time window (:mod:`charter.monitor.summary`), computes
-drift per window against the reference, fairness and performance per window where labels are
+drift per window against the reference, the selection-rate fairness metrics per window over
+every row with a prediction, the other fairness and performance metrics where labels are
 present, evaluates the ``monitoring`` rules of the policy and returns a
 :class:`MonitorResult` holding the per-window results and an
 :class:`~charter.evidence.Evidence` bundle. Actions (registry, webhook, Prometheus, command)

@@ -286,7 +286,9 @@ class MonitoringSection(_Section):
         default=None, description="Time of each logged prediction; default data.timestamp_column."
     )
     columns: list[str] | None = Field(
-        default=None, description="Columns to compare; default every column of the reference."
+        default=None,
+        description="Columns of data drift; default every column of the reference. A model"
+        " output listed here (score, prediction) is judged for prediction drift instead.",
     )
     drift_method: str = "auto"
     drift_threshold: float | None = None

@@ -13,8 +13,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from charter.monitor.actions import serve_prometheus, take_actions
+from charter.monitor.actions import serve_prometheus, take_actions, unset_variables
 from charter.monitor.run import monitor
+
+from .conftest import make_policy
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -24,7 +26,11 @@ class _Hook(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
         type(self).received.append(
-            {"type": self.headers["Content-Type"], "body": json.loads(self.rfile.read(length))}
+            {
+                "path": self.path,
+                "type": self.headers["Content-Type"],
+                "body": json.loads(self.rfile.read(length)),
+            }
         )
         self.send_response(type(self).status)
         self.end_headers()
@@ -132,3 +138,64 @@ def test_the_command_runs_on_a_violation_with_the_runs_facts(failed, clean, tmp_
     assert json.loads(Path(facts["CHARTER_EVIDENCE"]).read_text())["status"] == "failed"
     [broken] = take_actions(failed, command=f"{sys.executable} -c 'import sys; sys.exit(3)'")
     assert not broken.ok and "exited 3" in broken.detail
+
+
+# -- secrets: ${NAME} in monitoring.webhook and monitoring.command, expanded at action time -------
+
+
+@pytest.fixture(scope="module")
+def failed_with_references(log, reference):
+    policy = make_policy(
+        webhook="${SLACK_WEBHOOK}",
+        command=f"{sys.executable} -c ${{HOOK_SCRIPT}}",
+    )
+    assert policy.monitoring.webhook == "${SLACK_WEBHOOK}"
+    return monitor("credit-risk", log, policy=policy, reference=reference, version="3")
+
+
+def test_the_webhook_reference_is_expanded_when_the_alert_is_posted(
+    failed_with_references, webhook_server, monkeypatch
+) -> None:
+    url, hook = webhook_server
+    monkeypatch.setenv("SLACK_WEBHOOK", url)
+    assert unset_variables(failed_with_references.run.policy) == [
+        "monitoring.command refers to ${HOOK_SCRIPT}, which is not set in this environment"
+    ]
+    outcomes = take_actions(failed_with_references)
+    webhook = next(o for o in outcomes if o.action == "webhook")
+    assert webhook.ok, webhook.detail
+    [request] = hook.received
+    assert request["path"] == "/services/T000/B000/secret"
+    assert request["body"]["text"].startswith(":red_circle:")
+    assert "secret" not in webhook.detail
+    evidence = failed_with_references.evidence.to_json()
+    assert url not in evidence and "T000" not in evidence
+
+
+def test_an_unset_variable_fails_its_action_and_names_it(
+    failed_with_references, webhook_server, monkeypatch
+) -> None:
+    _, hook = webhook_server
+    monkeypatch.delenv("SLACK_WEBHOOK", raising=False)
+    monkeypatch.delenv("HOOK_SCRIPT", raising=False)
+    outcomes = {o.action: o for o in take_actions(failed_with_references)}
+    assert not outcomes["webhook"].ok and not outcomes["command"].ok
+    assert "environment variable SLACK_WEBHOOK is not set" in outcomes["webhook"].detail
+    assert "monitoring.webhook" in outcomes["webhook"].detail
+    assert "export SLACK_WEBHOOK" in outcomes["webhook"].detail
+    assert "HOOK_SCRIPT is not set" in outcomes["command"].detail
+    assert hook.received == []
+    assert failed_with_references.evidence.status == "failed"  # the verdict is untouched
+
+
+def test_the_command_reference_is_expanded_when_the_command_runs(
+    failed_with_references, tmp_path, monkeypatch
+) -> None:
+    out = tmp_path / "ran.txt"
+    monkeypatch.setenv("HOOK_SCRIPT", f"open({str(out)!r}, 'w').write('token-123')")
+    monkeypatch.setenv("SLACK_WEBHOOK", "http://127.0.0.1:9/nothing-listens")
+    outcomes = {o.action: o for o in take_actions(failed_with_references)}
+    assert outcomes["command"].ok, outcomes["command"].detail
+    assert out.read_text() == "token-123"
+    assert "${HOOK_SCRIPT}" in outcomes["command"].detail  # shown as written
+    assert "token-123" not in outcomes["command"].detail

@@ -169,3 +169,46 @@ def test_with_the_registry_the_reference_comes_from_it_and_results_are_stored(
     actions = [e.action for e in registry.audit_log(actor=ada, model=rs.MODEL_NAME)]
     assert actions.count("monitoring.record") == 2 and actions.count("version.flag") == 1
     registry.close()
+
+
+def test_a_webhook_secret_comes_from_the_environment_and_stays_out_of_evidence(
+    workdir: Path, monkeypatch, capsys
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    paths: list[str] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            paths.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        policy = yaml.safe_load((workdir / "policy.yaml").read_text())
+        policy["monitoring"]["webhook"] = "${SLACK_WEBHOOK}"
+        (workdir / "policy.yaml").write_text(yaml.safe_dump(policy), encoding="utf-8")
+        monkeypatch.delenv("SLACK_WEBHOOK", raising=False)
+        assert main(_args("--out", "unset")) == 1  # the verdict, not a crash
+        captured = capsys.readouterr()
+        err, out = " ".join(captured.err.split()), " ".join(captured.out.split())
+        assert "monitoring.webhook refers to ${SLACK_WEBHOOK}, which is not set" in err
+        assert "webhook: failed monitoring.webhook: environment variable SLACK_WEBHOOK" in out
+        secret_path = "/services/T9/B9/xoxb-secret"
+        monkeypatch.setenv(
+            "SLACK_WEBHOOK", f"http://127.0.0.1:{server.server_address[1]}{secret_path}"
+        )
+        assert main(_args("--out", "set")) == 1
+        assert paths == [secret_path]
+        for name in ("evidence.json", "record.json", "report.html"):
+            assert "xoxb-secret" not in (workdir / "set" / name).read_text()
+        assert "xoxb-secret" not in capsys.readouterr().out
+    finally:
+        server.shutdown()

@@ -30,6 +30,11 @@ def _same(a, b) -> None:
             )
         assert (left.counts.rows == right.counts.rows).all()
         assert left.counts.keys == right.counts.keys
+        # label-free counts over every row with a score, labelled or not
+        assert not left.selection.labelled and not right.selection.labelled
+        assert left.selection.keys == right.selection.keys
+        assert (left.selection.rows == right.selection.rows).all()
+        assert int(left.selection.rows.sum()) == left.rows
         assert left.scores.roc_auc() == pytest.approx(right.scores.roc_auc(), rel=1e-12)
 
 

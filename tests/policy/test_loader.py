@@ -80,3 +80,38 @@ def test_environment_variables_are_expanded(
         "    - id: rows\n      check: min_rows\n      min: ${MIN_ROWS}\n",
     )
     assert load_policy(path).rule("rows").min == 250
+
+
+def test_webhook_and_command_keep_their_references_for_action_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.policy.loader import expand_environment, read_policy_document
+
+    secret = "https://hooks.slack.com/services/T0/B0/s3cr3t"
+    monkeypatch.setenv("SLACK_WEBHOOK", secret)
+    monkeypatch.setenv("MIN_ROWS", "250")
+    monkeypatch.delenv("RETRAIN_TOKEN", raising=False)  # unset: not needed to load
+    path = write(
+        tmp_path,
+        "p.yaml",
+        "model: {name: m}\ndata:\n  rules:\n"
+        "    - id: rows\n      check: min_rows\n      min: ${MIN_ROWS}\n"
+        "monitoring:\n  webhook: ${SLACK_WEBHOOK}\n"
+        "  command: retrain --token ${RETRAIN_TOKEN} --url ${SLACK_WEBHOOK}\n",
+    )
+    policy = load_policy(path)
+    assert policy.rule("rows").min == 250  # other keys are still expanded at load
+    assert policy.monitoring.webhook == "${SLACK_WEBHOOK}"
+    assert policy.monitoring.command == "retrain --token ${RETRAIN_TOKEN} --url ${SLACK_WEBHOOK}"
+    assert secret not in repr(read_policy_document(path))
+    # the hash holds the reference: another secret, the same policy
+    monkeypatch.setenv("SLACK_WEBHOOK", "https://hooks.slack.com/services/T1/B1/other")
+    assert load_policy(path).sha256 == policy.sha256
+    assert expand_environment(policy.monitoring.webhook, key_path="monitoring.webhook") == (
+        "https://hooks.slack.com/services/T1/B1/other"
+    )
+    with pytest.raises(PolicyError, match="RETRAIN_TOKEN is not set") as info:
+        expand_environment(policy.monitoring.command or "", key_path="monitoring.command")
+    assert "monitoring.command" in info.value.message and "export RETRAIN_TOKEN" in (
+        info.value.hint or ""
+    )

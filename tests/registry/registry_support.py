@@ -330,6 +330,7 @@ def write_policy(
     required: int | None = None,
     name: str = MODEL_NAME,
     extra_rules: list[dict[str, Any]] | None = None,
+    monitoring: dict[str, Any] | None = None,
 ) -> Path:
     document = yaml.safe_load(yaml.safe_dump(POLICY_TEMPLATE))
     document["model"]["risk_tier"] = tier
@@ -338,6 +339,8 @@ def write_policy(
         document["approvals"] = {"required": required}
     if extra_rules:
         document["data"]["rules"].extend(extra_rules)
+    if monitoring is not None:
+        document["monitoring"] = monitoring
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "policy.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
@@ -459,9 +462,15 @@ def make_candidate(
     name: str = MODEL_NAME,
     extra_rules: list[dict[str, Any]] | None = None,
     extra_findings: list[Finding] = (),  # type: ignore[assignment]
+    monitoring: dict[str, Any] | None = None,
 ) -> Candidate:
     policy = write_policy(
-        folder / "policy", tier=tier, required=required, name=name, extra_rules=extra_rules
+        folder / "policy",
+        tier=tier,
+        required=required,
+        name=name,
+        extra_rules=extra_rules,
+        monitoring=monitoring,
     )
     model = save_model(folder / "model", seed=seed)
     evidence = write_evidence(

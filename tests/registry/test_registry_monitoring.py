@@ -275,3 +275,32 @@ def test_an_auditor_reads_and_monitors_but_may_not_record(
     assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
     denials = team.registry.audit_log(actor=team["otto"], action="access.denied", user="otto")
     assert [d.details["attempted"] for d in denials] == ["monitoring.record"]
+
+
+def test_a_webhook_secret_is_stored_as_its_reference_not_its_value(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.policy.loader import policy_from_dict
+
+    secret = "https://hooks.slack.com/services/T0/B0/s3cr3t-value"
+    monkeypatch.setenv("SLACK_WEBHOOK", secret)
+    monkeypatch.setenv("RETRAIN_TOKEN", "tok-s3cr3t")
+    candidate = make_candidate(
+        tmp_path,
+        monitoring={
+            "webhook": "${SLACK_WEBHOOK}",
+            "command": "retrain --token ${RETRAIN_TOKEN}",
+        },
+    )
+    register(team, candidate)
+    stored = team.registry.get_version(MODEL_NAME, 1).policy
+    assert stored["monitoring"]["webhook"] == "${SLACK_WEBHOOK}"
+    assert stored["monitoring"]["command"] == "retrain --token ${RETRAIN_TOKEN}"
+    everything = json.dumps(snapshot(team)) + "".join(
+        p.read_bytes().decode("latin-1") for p in team.store.rglob("*") if p.is_file()
+    )
+    everything += (candidate.evidence / "evidence.json").read_text()
+    assert "s3cr3t" not in everything
+    # the stored policy re-validates to the hash the evidence refers to, whatever the secret
+    monkeypatch.setenv("SLACK_WEBHOOK", "https://hooks.slack.com/services/T1/B1/rotated")
+    assert policy_from_dict(dict(stored)).sha256 == load_policy(candidate.policy).sha256

@@ -107,6 +107,14 @@ def monitor_command(
     if engine not in ("batches", "duckdb"):
         raise DataError(f"unknown engine '{engine}'", hint="use --engine batches or duckdb")
     setup = _Setup.resolve(name, reference, policy_path, version)
+    if not no_actions:
+        from charter.monitor.actions import unset_variables
+
+        for warning in unset_variables(setup.policy, webhook=webhook):
+            err_console.print(
+                f"[yellow]warning:[/] {warning}; that action will fail until it is set",
+                highlight=False,
+            )
     start = parse_time(since) if since else None
     end = parse_time(until) if until else None
     prom_registry = None

@@ -12,8 +12,14 @@
   facts in its environment: ``CHARTER_MODEL``, ``CHARTER_VERSION``, ``CHARTER_STATUS``,
   ``CHARTER_EVIDENCE`` (path of the evidence JSON) and ``CHARTER_VIOLATIONS`` (rule ids).
 
-An action that fails (an unreachable webhook, a command exiting non-zero) is reported in its
-:class:`ActionOutcome`; it never hides the verdict.
+``${NAME}`` references in ``monitoring.webhook`` and ``monitoring.command`` are kept as written
+when the policy is loaded (the registry and evidence hold the reference, never the secret) and
+expanded from the environment here, when the action runs. An unset variable fails that action
+with a message naming the variable and the key (:func:`unset_variables` lets a caller warn
+before the run).
+
+An action that fails (an unreachable webhook, an unset variable, a command exiting non-zero) is
+reported in its :class:`ActionOutcome`; it never hides the verdict.
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from charter.errors import PolicyError
 from charter.evidence import Verdict
+from charter.policy.loader import environment_references, expand_environment
 from charter.registry.promotion import NEEDS_REVIEW
 
 if TYPE_CHECKING:
@@ -192,10 +200,42 @@ def slack_message(result: MonitorResult, *, report_url: str | None = None) -> di
     return {"text": head + ("\n" + "\n".join(lines) if lines else ""), "blocks": blocks}
 
 
+def unset_variables(
+    policy: Any, *, webhook: str | None = None, command: str | None = None
+) -> list[str]:
+    """Warnings for ``${NAME}`` references of the webhook and command that are unset now.
+
+    ``webhook`` and ``command`` override the policy's ``monitoring`` settings, as in
+    :func:`take_actions`. Each warning names the key and the variable, never a value.
+    """
+    mon = policy.monitoring
+    out = []
+    for key, value in (
+        ("monitoring.webhook", webhook if webhook is not None else mon.webhook),
+        ("monitoring.command", command if command is not None else mon.command),
+    ):
+        for name in environment_references(value or ""):
+            if name not in os.environ:
+                out.append(f"{key} refers to ${{{name}}}, which is not set in this environment")
+    return out
+
+
+def _failed_expansion(action: str, exc: PolicyError) -> ActionOutcome:
+    return ActionOutcome(action, False, f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+
+
 def post_webhook(url: str, message: dict[str, Any]) -> ActionOutcome:
-    """POST ``message`` as JSON to ``url`` (10 s timeout)."""
+    """POST ``message`` as JSON to ``url`` (10 s timeout).
+
+    ``${NAME}`` references in ``url`` are expanded from the environment first; the URL's path
+    (a secret for Slack) is never put in the outcome.
+    """
     import httpx
 
+    try:
+        url = expand_environment(url, key_path="monitoring.webhook")
+    except PolicyError as exc:
+        return _failed_expansion("webhook", exc)
     try:
         response = httpx.post(url, json=message, timeout=WEBHOOK_TIMEOUT_SECONDS)
     except httpx.HTTPError as exc:
@@ -208,11 +248,16 @@ def post_webhook(url: str, message: dict[str, Any]) -> ActionOutcome:
 
 
 def _redact(url: str) -> str:
-    """The URL without its path (Slack webhook paths are secrets)."""
+    """Scheme, host and port of the URL: no credentials, path or query (secrets for Slack)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}/…" if parts.path not in ("", "/") else url
+    try:
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the webhook URL"
+    return f"{parts.scheme}://{host}{port}/…"
 
 
 # -- Prometheus ---------------------------------------------------------------------------------
@@ -309,8 +354,21 @@ def serve_prometheus(port: int, registry: CollectorRegistry) -> None:
 def run_command(
     command: str, result: MonitorResult, *, evidence_path: str | Path | None = None
 ) -> ActionOutcome:
-    """Run ``command`` (split like a shell would, not through a shell) with the run's facts."""
+    """Run ``command`` (split like a shell would, not through a shell) with the run's facts.
+
+    ``${NAME}`` references are expanded from the environment in each argument after the
+    command is split, so a value (a token with spaces or quotes) stays one argument; outcomes
+    show the command as written (references, not their values).
+    """
     run = result.run
+    try:
+        argv = [
+            expand_environment(arg, key_path="monitoring.command") for arg in shlex.split(command)
+        ]
+    except PolicyError as exc:
+        return _failed_expansion("command", exc)
+    except ValueError as exc:
+        return ActionOutcome("command", False, f"`{command}` could not be split: {exc}")
     path = evidence_path
     if path is None:
         with tempfile.NamedTemporaryFile(
@@ -327,7 +385,6 @@ def run_command(
         CHARTER_VIOLATIONS=",".join(f.rule_id for f in result.violations),
     )
     try:
-        argv = shlex.split(command)
         completed = subprocess.run(  # the command comes from the policy
             argv,
             env=env,

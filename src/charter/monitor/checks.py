@@ -291,6 +291,20 @@ def prediction_drift_check(ctx: CheckContext, rule: Rule, params: PredictionDrif
                 " a --reference that has that column"
             },
         )
+    if column in run.summary.missing_columns:
+        return ctx.finding(
+            rule,
+            verdict=Verdict.SKIPPED,
+            message=f"prediction column '{column}' is not in the log",
+            details={
+                "column": column,
+                "reason": f"the log has no '{column}' column, so the model's outputs cannot be"
+                " compared with the reference's",
+                "hint": "log the model's score or prediction with each request (Charter's"
+                " serving does), or set data.score / data.prediction to the column the log"
+                " has",
+            },
+        )
     ref = run.reference.columns[column]
     per_window, failing, worst = [], [], math.nan
     for w in run.windows:

@@ -1,7 +1,8 @@
 """One monitoring run: an inference log against a reference profile, judged by the policy.
 
 :func:`monitor` summarises the log per time window (:mod:`charter.monitor.summary`), computes
-drift per window against the reference, fairness and performance per window where labels are
+drift per window against the reference, the selection-rate fairness metrics per window over
+every row with a prediction, the other fairness and performance metrics where labels are
 present, evaluates the ``monitoring`` rules of the policy and returns a
 :class:`MonitorResult` holding the per-window results and an
 :class:`~charter.evidence.Evidence` bundle. Actions (registry, webhook, Prometheus, command)
@@ -127,7 +128,7 @@ class MonitorSettings:
             drift_share=mon.drift_share,
             embeddings=dict(mon.embeddings),
             min_window_rows=mon.min_window_rows,
-            prediction_column=prediction_drift_column(policy, reference),
+            prediction_column=prediction_drift_column(policy, reference, columns=mon.columns),
             labels=labels,
             output_columns=tuple(c for c in (prediction, score) if c),
         )
@@ -149,14 +150,26 @@ def model_output_columns(
     )
 
 
-def prediction_drift_column(policy: Policy, reference: DataProfile | None = None) -> str | None:
+def prediction_drift_column(
+    policy: Policy,
+    reference: DataProfile | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+) -> str | None:
     """The column judged for prediction drift.
 
     The policy's ``data.prediction``, else ``data.score``; else the model's profiled score
-    (more informative than the thresholded prediction), else its profiled prediction.
+    (more informative than the thresholded prediction), else its profiled prediction. When
+    ``columns`` (``monitoring.columns``) lists some of these, the first listed one in that
+    order: a model output named there is monitored as the model's output.
     """
     prediction, score = model_output_columns(policy, reference)
-    return policy.data.prediction or policy.data.score or score or prediction
+    candidates = [c for c in (policy.data.prediction, policy.data.score, score, prediction) if c]
+    if columns is not None:
+        listed = [c for c in candidates if c in columns]
+        if listed:
+            return listed[0]
+    return candidates[0] if candidates else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,8 +236,15 @@ class MonitorRun:
 
     # -- fairness and performance per window ---------------------------------------------------
     def fairness_series(self, rule: Rule, params: WindowFairnessParams) -> list[dict[str, Any]]:
-        """The fairness metric of ``params`` in every window, with its bootstrap interval."""
-        from charter.stats.fairness import NAMED_METRICS, GroupMetrics
+        """The fairness metric of ``params`` in every window, with its bootstrap interval.
+
+        The label-free metrics (:data:`~charter.stats.fairness.LABEL_FREE_METRICS`: demographic
+        parity, statistical parity, disparate impact, the four-fifths rule) are computed over
+        every row of the window that has a prediction, labelled or not; the others over the
+        labelled rows only (a window without any is not judged: "no labelled rows").
+        ``rows_used`` says how many rows each window's value rests on.
+        """
+        from charter.stats.fairness import LABEL_FREE_METRICS, NAMED_METRICS, GroupMetrics
 
         if params.metric not in NAMED_METRICS and params.metric != "four_fifths_rule":
             raise CheckError(
@@ -239,32 +259,45 @@ class MonitorRun:
                 hint="set fairness.sensitive (or data.sensitive) or the rule's sensitive param",
             )
         privileged = params.privileged or fair.privileged or None
+        label_free = params.metric in LABEL_FREE_METRICS
+        absent = [n for n in names if n in self.summary.missing_sensitive]
         out = []
         for w in self.windows:
             entry = _stub(w)
-            counts = w.summary.counts if w.summary is not None else None
-            if w.reason is None and counts is None:
-                entry.update(judged=False, reason="no labelled rows")
-            elif counts is not None and w.reason is None:
-                if int(counts.rows.sum()) == 0:
-                    entry.update(judged=False, reason="no labelled rows")
+            counts = None
+            if w.summary is not None:
+                counts = w.summary.selection if label_free else w.summary.counts
+            if w.reason is not None:
+                out.append(entry)
+                continue
+            if label_free and absent:
+                entry.update(
+                    judged=False,
+                    reason=f"sensitive column(s) {', '.join(absent)} not in the log",
+                )
+            elif counts is None or int(counts.rows.sum()) == 0:
+                entry.update(
+                    judged=False,
+                    reason="no rows with a prediction" if label_free else "no labelled rows",
+                )
+            else:
+                entry["rows_used"] = int(counts.rows.sum())
+                groups = GroupMetrics(
+                    marginal_counts(counts, names),
+                    min_group_size=fair.min_group_size,
+                    small_groups=fair.small_groups.value,
+                    bootstrap=fair.bootstrap,
+                    confidence_level=fair.confidence_level,
+                    seed=fair.seed,
+                )
+                if params.metric == "four_fifths_rule":
+                    bound = rule.min if rule.min is not None else 0.8
+                    result = groups.four_fifths_rule(bound)
                 else:
-                    groups = GroupMetrics(
-                        marginal_counts(counts, names),
-                        min_group_size=fair.min_group_size,
-                        small_groups=fair.small_groups.value,
-                        bootstrap=fair.bootstrap,
-                        confidence_level=fair.confidence_level,
-                        seed=fair.seed,
+                    result = NAMED_METRICS[params.metric](
+                        groups, params.method, "worst_case", privileged
                     )
-                    if params.metric == "four_fifths_rule":
-                        bound = rule.min if rule.min is not None else 0.8
-                        result = groups.four_fifths_rule(bound)
-                    else:
-                        result = NAMED_METRICS[params.metric](
-                            groups, params.method, "worst_case", privileged
-                        )
-                    entry.update(_metric_entry(result))
+                entry.update(_metric_entry(result))
             out.append(entry)
         return out
 
@@ -273,24 +306,28 @@ class MonitorRun:
     ) -> list[dict[str, Any]]:
         """The performance metric of ``params`` in every window, with an interval.
 
-        Intervals (bootstrap over counts) are given for the metrics of thresholded
-        predictions: accuracy, balanced accuracy, precision, recall, F1.
+        Values and intervals come from :func:`charter.stats.performance.evaluate`, as in the
+        gate: a percentile bootstrap over resampled counts for accuracy, balanced accuracy,
+        precision, recall and F1; DeLong for ROC AUC; normal approximations for log loss,
+        Brier, MAE and RMSE; none for R². The settings are ``performance.bootstrap``,
+        ``confidence_level`` and ``seed``, defaulting to the ``fairness`` ones
+        (``bootstrap: 0`` turns intervals off). With ``aggregate: worst_group`` the value and
+        interval are the worst group's.
         """
-        from charter.stats.bootstrap import bootstrap_interval
         from charter.stats.performance import evaluate, get_metric
 
         metric = get_metric(params.metric)
-        fair = self.policy.fairness
+        options = _interval_options(self.policy)
+        min_group_size = self.policy.fairness.min_group_size
+        worst_group = params.aggregate == "worst_group"
+        names = list(params.sensitive or self.policy.sensitive_features)
         out = []
         for w in self.windows:
             entry = _stub(w)
             summary = w.summary
             stats: Any = None
-            worst_group = params.aggregate == "worst_group"
-            names = list(params.sensitive or self.policy.sensitive_features)
             if summary is not None and worst_group and metric.kind != "scores":
                 grouped = summary.counts if metric.kind == "counts" else summary.regression
-                stats = None
                 if grouped is not None:
                     stats = (
                         marginal_counts(grouped, names)
@@ -299,36 +336,48 @@ class MonitorRun:
                     )
             elif summary is not None:
                 stats = {
-                    "counts": summary.counts.overall() if summary.counts is not None else None,
-                    "scores": summary.scores.overall() if summary.scores is not None else None,
-                    "regression": summary.regression.overall()
-                    if summary.regression is not None
-                    else None,
+                    "counts": summary.counts,
+                    "scores": summary.scores,
+                    "regression": summary.regression,
                 }[metric.kind]
+                stats = stats.overall() if stats is not None else None
             if w.reason is None and (stats is None or len(stats.keys) == 0):
                 entry.update(judged=False, reason=f"no labelled rows with {metric.kind}")
             elif stats is not None and w.reason is None:
                 if int(np.asarray(stats.rows).sum()) == 0:
                     entry.update(judged=False, reason="no labelled rows")
                 else:
-                    result = evaluate(params.metric, stats, min_group_size=fair.min_group_size)
+                    result = evaluate(
+                        params.metric, stats, min_group_size=min_group_size, **options
+                    )
                     entry.update(_metric_entry(result))
                     if worst_group:
                         worst = result.details.get("worst_group")
                         entry["value"] = _num(worst["value"]) if worst else None
                         entry["worst_group"] = worst["group"] if worst else None
-                    kernel = _COUNT_KERNELS.get(params.metric)
-                    if kernel is not None and fair.bootstrap > 0 and not worst_group:
-                        interval = bootstrap_interval(
-                            stats,
-                            kernel,
-                            n_resamples=fair.bootstrap,
-                            confidence_level=fair.confidence_level,
-                            seed=fair.seed,
-                        )
-                        entry["ci"] = [_num(interval.low), _num(interval.high)]
+                        entry.pop("ci", None)
+                        if worst and worst.get("ci") is not None:
+                            entry["ci"] = list(worst["ci"])
             out.append(entry)
         return out
+
+
+def _interval_options(policy: Policy) -> dict[str, Any]:
+    """``evaluate`` interval options: ``performance``'s settings, else ``fairness``'s.
+
+    As in the gate (:mod:`charter.checks.performance`), ``bootstrap: 0`` means no intervals.
+    """
+    perf, fair = policy.performance, policy.fairness
+    bootstrap = perf.bootstrap if perf.bootstrap is not None else fair.bootstrap
+    if bootstrap <= 0:
+        return {}
+    return {
+        "confidence_level": (
+            perf.confidence_level if perf.confidence_level is not None else fair.confidence_level
+        ),
+        "bootstrap": bootstrap,
+        "seed": perf.seed if perf.seed is not None else fair.seed,
+    }
 
 
 def _stub(w: WindowResult) -> dict[str, Any]:
@@ -361,52 +410,6 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(number) or math.isinf(number) else number
 
 
-def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    out = np.full(np.shape(num), np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
-
-
-def _kernel_cells(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    total = w.sum(axis=-3)
-    return total[..., 0, 0], total[..., 0, 1], total[..., 1, 0], total[..., 1, 1]
-
-
-def _accuracy(w: np.ndarray) -> np.ndarray:
-    tn, fp, fn, tp = _kernel_cells(w)
-    return _safe_ratio(tn + tp, tn + fp + fn + tp)
-
-
-def _precision(w: np.ndarray) -> np.ndarray:
-    _, fp, _, tp = _kernel_cells(w)
-    return _safe_ratio(tp, tp + fp)
-
-
-def _recall(w: np.ndarray) -> np.ndarray:
-    _, _, fn, tp = _kernel_cells(w)
-    return _safe_ratio(tp, tp + fn)
-
-
-def _f1(w: np.ndarray) -> np.ndarray:
-    _, fp, fn, tp = _kernel_cells(w)
-    return _safe_ratio(2 * tp, 2 * tp + fp + fn)
-
-
-def _balanced(w: np.ndarray) -> np.ndarray:
-    tn, fp, fn, tp = _kernel_cells(w)
-    return (_safe_ratio(tp, tp + fn) + _safe_ratio(tn, tn + fp)) / 2
-
-
-#: Vectorised (over bootstrap resamples) metrics of thresholded predictions.
-_COUNT_KERNELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "accuracy": _accuracy,
-    "precision": _precision,
-    "recall": _recall,
-    "f1": _f1,
-    "balanced_accuracy": _balanced,
-}
-
-
 def marginal_counts(counts: ConfusionCounts, names: Sequence[str]) -> ConfusionCounts:
     """Counts per group of a subset of the sensitive columns (summing the others out)."""
     wanted = list(names)
@@ -427,7 +430,7 @@ def marginal_counts(counts: ConfusionCounts, names: Sequence[str]) -> ConfusionC
                 cells.append(
                     (sub, yt, yp, float(counts.weighted[g, yt, yp]), int(counts.rows[g, yt, yp]))
                 )
-    return ConfusionCounts.from_cells(wanted, cells)
+    return ConfusionCounts.from_cells(wanted, cells, labelled=counts.labelled)
 
 
 # -- rules ------------------------------------------------------------------------------------
@@ -499,7 +502,7 @@ def monitoring_rules(policy: Policy, reference: DataProfile) -> list[Rule]:
     if policy.monitoring.rules:
         return list(policy.monitoring.rules)
     rules = [Rule(id="dataset-drift", check="dataset_drift")]
-    prediction = prediction_drift_column(policy, reference)
+    prediction = prediction_drift_column(policy, reference, columns=policy.monitoring.columns)
     if prediction and prediction in reference.columns:
         rules.append(Rule(id="prediction-drift", check="prediction_drift"))
     rules.append(Rule(id="new-categories", check="new_categories", severity=Severity.WARN))
@@ -644,7 +647,8 @@ def monitor(
     settings = MonitorSettings.from_policy(
         policy, window=window, timestamp=timestamp, reference=reference
     )
-    columns = _compared_columns(settings, reference, policy)
+    rules = monitoring_rules(policy, reference)
+    columns = _compared_columns(settings, reference, policy, rules)
     source = log
     log = _join_labels(log, policy, labels if labels is not None else policy.monitoring.labels)
     summary = summarize_log(
@@ -678,7 +682,7 @@ def monitor(
         summary=summary,
         windows=windows,
     )
-    findings = _evaluate_rules(run, monitoring_rules(policy, reference))
+    findings = _evaluate_rules(run, rules)
     findings.extend(_input_findings(summary, reference, columns))
     evidence = Evidence(
         model_name=name,
@@ -714,8 +718,15 @@ def monitor(
 
 
 def _compared_columns(
-    settings: MonitorSettings, reference: DataProfile, policy: Policy
+    settings: MonitorSettings, reference: DataProfile, policy: Policy, rules: Sequence[Rule]
 ) -> list[str]:
+    """The columns summarised per window.
+
+    ``monitoring.columns`` (else every reference column but the target, timestamp, id, weight
+    and the model outputs not judged), plus the model output judged for prediction drift and
+    any column a ``prediction_drift`` rule names, so those are read even when the list leaves
+    them out.
+    """
     if settings.columns is not None:
         unknown = [c for c in settings.columns if c not in reference.columns]
         if unknown:
@@ -724,11 +735,19 @@ def _compared_columns(
                 " does not have",
                 hint=f"the profile has: {', '.join(list(reference.columns)[:20])}",
             )
-        return list(settings.columns)
-    skip = {policy.data.target, settings.timestamp, policy.data.id_column, policy.data.weight}
-    # of the model's outputs only the one judged for prediction drift is compared
-    skip |= set(settings.output_columns) - {settings.prediction_column}
-    return [c for c in reference.columns if c not in skip]
+        columns = list(settings.columns)
+    else:
+        skip = {policy.data.target, settings.timestamp, policy.data.id_column, policy.data.weight}
+        # of the model's outputs only the one judged for prediction drift is compared
+        skip |= set(settings.output_columns) - {settings.prediction_column}
+        columns = [c for c in reference.columns if c not in skip]
+    judged = [settings.prediction_column] + [
+        rule.params.get("column") for rule in rules if rule.check == "prediction_drift"
+    ]
+    for name in judged:
+        if isinstance(name, str) and name in reference.columns and name not in columns:
+            columns.append(name)
+    return columns
 
 
 def _judge_window(
@@ -766,6 +785,7 @@ def _judge_window(
         if reference.columns[c].kind in (ColumnKind.NUMERICAL, ColumnKind.CATEGORICAL)
         and c != settings.prediction_column
         and c not in settings.output_columns
+        and (settings.columns is None or c in settings.columns)
     ]
     drift = dataset_drift(
         reference,

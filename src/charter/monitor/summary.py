@@ -2,9 +2,12 @@
 
 :func:`summarize_log` reads a log once and returns, for every time window, the current data
 over the reference's grids (:class:`~charter.stats.profile.DataProfile`) and, where labels are
-present, the confusion counts per sensitive group, the score counts and the regression moments.
-Every part merges by addition, so batches of a Parquet log, engine groups of a coarser unit, or
-yesterday's and today's windows combine exactly (:meth:`LogSummary.merge`).
+present, the confusion counts per sensitive group, the score counts and the regression moments;
+and, for classifiers, the predictions per sensitive group over *every* row with a prediction,
+labelled or not (label-free counts, for the selection-rate fairness metrics: in production
+labels arrive late or never). Every part merges by addition, so batches of a Parquet log,
+engine groups of a coarser unit, or yesterday's and today's windows combine exactly
+(:meth:`LogSummary.merge`).
 
 Paths
 -----
@@ -92,6 +95,11 @@ class WindowSummary:
         Score counts over all labelled rows (``None`` without scores and labels).
     regression
         Regression moments per sensitive group (regressors).
+    selection
+        Predictions per sensitive group over every row of the window that has a prediction
+        (or a score), labelled or not: label-free counts (``labelled=False``) for demographic
+        parity, statistical parity, disparate impact and the four-fifths rule. ``None`` for
+        regressors, or when the log has no prediction or no sensitive column.
     """
 
     start: datetime
@@ -100,6 +108,7 @@ class WindowSummary:
     counts: ConfusionCounts | None = None
     scores: ScoreCounts | None = None
     regression: RegressionMoments | None = None
+    selection: ConfusionCounts | None = None
 
     @property
     def rows(self) -> int:
@@ -124,6 +133,7 @@ class WindowSummary:
             counts=_merge(self.counts, other.counts),
             scores=_merge(self.scores, other.scores),
             regression=_merge(self.regression, other.regression),
+            selection=_merge(self.selection, other.selection),
         )
 
 
@@ -156,6 +166,8 @@ class LogSummary:
         Earliest and latest timestamp seen.
     missing_columns
         Reference columns the log does not have.
+    missing_sensitive
+        Sensitive columns the log does not have (no label-free fairness counts without them).
     """
 
     window: Window
@@ -166,6 +178,7 @@ class LogSummary:
     first: datetime | None = None
     last: datetime | None = None
     missing_columns: tuple[str, ...] = ()
+    missing_sensitive: tuple[str, ...] = ()
 
     def merge(self, other: LogSummary) -> LogSummary:
         """Add the summary of more rows (another batch, file or day)."""
@@ -191,6 +204,9 @@ class LogSummary:
             first=min(firsts) if firsts else None,
             last=max(lasts) if lasts else None,
             missing_columns=tuple(sorted(set(self.missing_columns) | set(other.missing_columns))),
+            missing_sensitive=tuple(
+                sorted(set(self.missing_sensitive) | set(other.missing_sensitive))
+            ),
         )
 
     def coarsen(self, window: Window | str) -> LogSummary:
@@ -380,11 +396,20 @@ def _summarize_eager(
     )
     starts = [size.start_of_index(int(i)) for i in present]
     label_parts = _eager_labels(frame, spec, codes, valid, int(present.size))
+    selection = _eager_selection(frame, spec, codes, valid, int(present.size))
     windows = {}
     for g, start in enumerate(starts):
         profile = replace(profiles[g], start=start, end=start + size.length)
         counts, scores, moments = (part[g] if part is not None else None for part in label_parts)
-        windows[start] = WindowSummary(start, start + size.length, profile, counts, scores, moments)
+        windows[start] = WindowSummary(
+            start,
+            start + size.length,
+            profile,
+            counts,
+            scores,
+            moments,
+            selection[g] if selection is not None else None,
+        )
     first = _from_ns(int(kept.min())) if kept.size else None
     last = _from_ns(int(kept.max())) if kept.size else None
     return LogSummary(
@@ -396,6 +421,7 @@ def _summarize_eager(
         first=first,
         last=last,
         missing_columns=tuple(missing),
+        missing_sensitive=tuple(_missing_sensitive(spec, names)),
     )
 
 
@@ -467,6 +493,53 @@ def _eager_labels(
     )
 
 
+def _prediction_column(spec: LabelSpec, names: Sequence[str]) -> str | None:
+    """The log column predictions come from: the prediction, else the score (thresholded)."""
+    if spec.regression:
+        return None
+    if spec.prediction and spec.prediction in names:
+        return spec.prediction
+    if spec.score and spec.score in names:
+        return spec.score
+    return None
+
+
+def _missing_sensitive(spec: LabelSpec, names: Sequence[str]) -> list[str]:
+    """Sensitive columns absent from a log that has predictions (none are counted then)."""
+    if _prediction_column(spec, names) is None:
+        return []
+    have = set(names)
+    return [s for s in spec.sensitive if s not in have]
+
+
+def _eager_selection(
+    frame: nw.DataFrame[Any],
+    spec: LabelSpec,
+    codes: np.ndarray,
+    valid: np.ndarray,
+    n_windows: int,
+) -> list[ConfusionCounts] | None:
+    """Label-free counts per window: every row with a prediction, labelled or not."""
+    names = frame.columns
+    column = _prediction_column(spec, names)
+    if not n_windows or column is None or _missing_sensitive(spec, names):
+        return None
+    values = frame.get_column(column)
+    mask = valid & ~values.is_null().to_numpy()
+    if values.dtype.is_float():
+        mask &= ~np.isnan(values.to_numpy())
+    rows = np.flatnonzero(mask)
+    sub = frame[rows] if rows.size < mask.size else frame
+    y_pred = sub.get_column(column).to_numpy()
+    if column != spec.prediction:
+        y_pred = _threshold(y_pred, spec)
+    groups: dict[str, Any] = {WINDOW_KEY: codes[rows]}
+    for name in spec.sensitive:
+        groups[name] = sub.get_column(name).to_native()
+    counts = confusion_counts(None, y_pred, sensitive_features=groups, pos_label=spec.pos_label)
+    return _split(counts, n_windows)
+
+
 def _threshold(scores: np.ndarray, spec: LabelSpec) -> np.ndarray:
     values = np.asarray(scores, dtype=np.float64)
     positive = values >= spec.threshold
@@ -497,8 +570,10 @@ def _select(stats: Any, idx: list[int]) -> Any:
     keys = tuple(tuple(stats.keys[i][1:]) if names else OVERALL for i in idx)
     if isinstance(stats, ConfusionCounts):
         if not idx:
-            return ConfusionCounts(names, (), np.zeros((0, 2, 2)), np.zeros((0, 2, 2), np.int64))
-        return ConfusionCounts(names, keys, stats.weighted[idx], stats.rows[idx])
+            return ConfusionCounts(
+                names, (), np.zeros((0, 2, 2)), np.zeros((0, 2, 2), np.int64), stats.labelled
+            )
+        return ConfusionCounts(names, keys, stats.weighted[idx], stats.rows[idx], stats.labelled)
     if isinstance(stats, ScoreCounts):
         take = np.isin(stats.group, idx)
         remap = np.full(len(stats.keys), -1, dtype=np.int64)
@@ -588,6 +663,7 @@ def _summarize_lazy(
         first=min(firsts) if firsts else None,
         last=max(lasts) if lasts else None,
         missing_columns=tuple(missing),
+        missing_sensitive=tuple(_missing_sensitive(spec, names)),
     )
 
 
@@ -608,12 +684,12 @@ def _as_datetime(value: Any) -> datetime:
 def _lazy_labels(
     data: nw.LazyFrame[Any], spec: LabelSpec, key: nw.Expr, names: Sequence[str]
 ) -> dict[str, Any]:
+    out = _lazy_selection(data, spec, key, names)
     if not spec.usable(names):
-        return {}
+        return out
     assert spec.target is not None
     keyed = data.filter(~nw.col(spec.target).is_null()).with_columns(key.alias(WINDOW_KEY))
     sensitive = [WINDOW_KEY, *spec.sensitive]
-    out: dict[str, Any] = {}
     if spec.regression:
         assert spec.prediction is not None
         out["regression"] = regression_moments(
@@ -624,9 +700,7 @@ def _lazy_labels(
         prediction = spec.prediction
     else:
         assert spec.score is not None
-        keyed = keyed.with_columns(
-            (nw.col(spec.score) >= spec.threshold).cast(nw.Int64).alias("__charter_pred")
-        )
+        keyed = keyed.with_columns(_lazy_threshold(spec.score, spec).alias("__charter_pred"))
         prediction = "__charter_pred"
     out["counts"] = confusion_counts(
         spec.target, prediction, sensitive_features=sensitive, data=keyed, pos_label=spec.pos_label
@@ -642,16 +716,51 @@ def _lazy_labels(
     return out
 
 
-def _lazy_parts_for(labelled: dict[str, Any], unit_start: Any) -> tuple[Any, Any, Any]:
+def _lazy_threshold(score: str, spec: LabelSpec) -> nw.Expr:
+    """The engine's version of :func:`_threshold`: 0/1 predictions coded as the eager ones."""
+    if spec.pos_label not in (0, 1, True, False):
+        _threshold(np.zeros(0), spec)  # raises: a score needs a 0/1 pos_label
+    positive = nw.col(score) >= spec.threshold
+    if spec.pos_label in (0, False):
+        positive = ~positive
+    return positive.cast(nw.Int64)
+
+
+def _lazy_selection(
+    data: nw.LazyFrame[Any], spec: LabelSpec, key: nw.Expr, names: Sequence[str]
+) -> dict[str, Any]:
+    """Label-free counts per engine unit: every row with a prediction, labelled or not."""
+    column = _prediction_column(spec, names)
+    if column is None or _missing_sensitive(spec, names):
+        return {}
+    present = ~nw.col(column).is_null()
+    if data.collect_schema()[column].is_float():
+        present = present & ~nw.col(column).is_nan()
+    keyed = data.filter(present).with_columns(key.alias(WINDOW_KEY))
+    prediction = column
+    if column != spec.prediction:
+        keyed = keyed.with_columns(_lazy_threshold(column, spec).alias("__charter_pred"))
+        prediction = "__charter_pred"
+    selection = confusion_counts(
+        None,
+        prediction,
+        sensitive_features=[WINDOW_KEY, *spec.sensitive],
+        data=keyed,
+        pos_label=spec.pos_label,
+    )
+    return {"selection": selection}
+
+
+def _lazy_parts_for(labelled: dict[str, Any], unit_start: Any) -> tuple[Any, Any, Any, Any]:
     parts: list[Any] = []
-    for name in ("counts", "scores", "regression"):
+    for name in ("counts", "scores", "regression", "selection"):
         stats = labelled.get(name)
         if stats is None:
             parts.append(None)
             continue
         idx = [i for i, k in enumerate(stats.keys) if k[0] == unit_start]
         parts.append(_select(stats, idx))
-    return parts[0], parts[1], parts[2]
+    return parts[0], parts[1], parts[2], parts[3]
 
 
 def empty_window(reference: DataProfile, start: datetime, size: Window) -> WindowSummary:

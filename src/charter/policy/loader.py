@@ -5,13 +5,19 @@ are merged first, in order, then the extending file on top: mappings merge key b
 and lists are replaced, except rule lists, which merge by rule ``id`` (a rule with the same id
 replaces the base's rule; ``{id: x, remove: true}`` deletes it).
 
-Strings may refer to environment variables as ``${NAME}`` or ``${NAME:-default}``.
+Strings may refer to environment variables as ``${NAME}`` or ``${NAME:-default}``, expanded
+when the policy is read, except under the keys of :data:`DEFERRED_KEYS` (``monitoring.webhook``
+and ``monitoring.command``): those typically hold secrets (a Slack webhook URL, a token in a
+command), so they stay as written — in the policy the registry stores, in its hash, in evidence
+— and are expanded by :func:`expand_environment` only when the action runs
+(:mod:`charter.monitor.actions`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,70 @@ from charter.policy.schema import SECTIONS, Policy
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _MAX_EXTENDS_DEPTH = 16
+
+#: Keys whose ``${NAME}`` references are kept at load and expanded when they are used.
+DEFERRED_KEYS: frozenset[tuple[str, ...]] = frozenset(
+    {("monitoring", "webhook"), ("monitoring", "command")}
+)
+
+
+def expand_environment(
+    value: str, *, key_path: str, environ: Mapping[str, str] | None = None
+) -> str:
+    """Expand ``${NAME}`` and ``${NAME:-default}`` in ``value`` from the environment.
+
+    Parameters
+    ----------
+    value
+        A string of the policy, e.g. ``monitoring.webhook`` as stored.
+    key_path
+        Its dotted key in the policy (named in the error).
+    environ
+        The variables (default ``os.environ``).
+
+    Returns
+    -------
+    str
+        ``value`` with every reference replaced.
+
+    Raises
+    ------
+    PolicyError
+        A referenced variable is unset and has no default; the message names the variable and
+        the key, never a value.
+    """
+    return _substitute(value, key_path=key_path, environ=environ)
+
+
+def _substitute(
+    value: str,
+    *,
+    key_path: str,
+    environ: Mapping[str, str] | None = None,
+    file: str | None = None,
+) -> str:
+    env = os.environ if environ is None else environ
+
+    def one(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise PolicyError(
+            f"environment variable {name} is not set",
+            file=file,
+            key_path=key_path,
+            hint=f"export {name}=... where this runs, or write ${{{name}:-default}} to give a"
+            " default",
+        )
+
+    return _ENV.sub(one, value)
+
+
+def environment_references(value: str) -> list[str]:
+    """Names of the variables ``value`` refers to without a default."""
+    return [m.group(1) for m in _ENV.finditer(value) if m.group(2) is None]
 
 
 def load_policy(path: str | Path, *, check_ids: bool = True) -> Policy:
@@ -119,26 +189,14 @@ def _read_yaml(source: Path) -> dict[str, Any]:
 
 
 def _expand_env(value: Any, source: Path, path: tuple[str, ...]) -> Any:
+    if path in DEFERRED_KEYS:
+        return value  # a secret: expanded when used, never stored expanded
     if isinstance(value, dict):
         return {k: _expand_env(v, source, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list):
         return [_expand_env(v, source, (*path, f"[{i}]")) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
-
-        def substitute(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            if name in os.environ:
-                return os.environ[name]
-            if default is not None:
-                return default
-            raise PolicyError(
-                f"environment variable {name} is not set",
-                file=str(source),
-                key_path=_dotted(path),
-                hint=f"export {name}=..., or write ${{{name}:-default}} to give a default",
-            )
-
-        expanded = _ENV.sub(substitute, value)
+        expanded = _substitute(value, key_path=_dotted(path), file=str(source))
         # a whole-value reference may stand for a number or a boolean
         if _ENV.fullmatch(value):
             try:

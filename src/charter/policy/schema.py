@@ -286,7 +286,9 @@ class MonitoringSection(_Section):
         default=None, description="Time of each logged prediction; default data.timestamp_column."
     )
     columns: list[str] | None = Field(
-        default=None, description="Columns to compare; default every column of the reference."
+        default=None,
+        description="Columns of data drift; default every column of the reference. A model"
+        " output listed here (score, prediction) is judged for prediction drift instead.",
     )
     drift_method: str = "auto"
     drift_threshold: float | None = None
@@ -309,10 +311,16 @@ class MonitoringSection(_Section):
     labels: str | None = Field(
         default=None, description="File of delayed labels, joined to the log by data.id_column."
     )
-    webhook: str | None = Field(default=None, description="URL receiving Slack-compatible JSON.")
+    webhook: str | None = Field(
+        default=None,
+        description="URL receiving Slack-compatible JSON; ${VAR} kept as written at load and"
+        " expanded when posting (a secret stays out of the registry and evidence).",
+    )
     webhook_on: Literal["violation", "always"] = "violation"
     command: str | None = Field(
-        default=None, description="Command run on a violation (e.g. a retraining job)."
+        default=None,
+        description="Command run on a violation (e.g. a retraining job); ${VAR} kept as written"
+        " at load and expanded when it runs.",
     )
     mark_needs_review: bool = False
     prometheus_textfile: str | None = Field(

@@ -40,6 +40,8 @@ def _checked(
     *,
     intended_use: str | None = "Pre-screening loan applications.",
     description: str = "Scores loan applications.",
+    bootstrap: int = 200,
+    worst_group_recall: bool = False,
 ) -> Checked:
     """A LogisticRegression checked by charter.check against a policy with a fairness rule."""
     from sklearn.linear_model import LogisticRegression
@@ -76,9 +78,24 @@ def _checked(
             "sensitive": ["sex"],
             "rules": [{"id": "enough-rows", "check": "min_rows", "min": 100}],
         },
-        "performance": {"rules": [{"id": "auc", "check": "roc_auc", "min": 0.6}]},
+        "performance": {
+            "rules": [{"id": "auc", "check": "roc_auc", "min": 0.6}]
+            + (
+                [
+                    {
+                        "id": "worst-recall",
+                        "check": "recall",
+                        "params": {"per_group": True, "aggregate": "worst_group"},
+                        "min": 0.3,
+                        "severity": "warn",
+                    }
+                ]
+                if worst_group_recall
+                else []
+            )
+        },
         "fairness": {
-            "bootstrap": 200,
+            "bootstrap": bootstrap,
             "min_group_size": 30,
             "rules": [{"id": "parity", "check": "demographic_parity_difference", "max": 0.5}],
         },
@@ -143,27 +160,51 @@ def test_the_card_has_mitchells_sections_filled_from_registry_policy_and_evidenc
     assert train[2] == "600"
 
 
-def test_per_group_results_match_the_data_with_intervals(team: Team, promoted: Checked) -> None:
+def _parity_table(team: Team) -> tuple[list[str], list[list[str]], str, dict[str, str]]:
     card = model_card(team.registry, NAME, 1)
-    evidence = Evidence.read(promoted.evidence)
-    parity = next(f for f in evidence.findings if f.rule_id == "parity")
     (table,) = [
         t for t in card.section("quantitative_analyses").tables if t.title.startswith("parity:")
     ]
-    assert table.columns == ["group", "n", "selection_rate", "selection_rate 95% CI"]
+    return table.columns, table.rows, table.note or "", table.interval_methods
+
+
+def _bounds(cell: str) -> list[float]:
+    return [float(v) for v in cell.strip("[]").split(",")]
+
+
+def test_per_group_results_match_the_data_with_the_evidences_bootstrap_intervals(
+    team: Team, promoted: Checked
+) -> None:
+    columns, rows, note, methods = _parity_table(team)
+    evidence = Evidence.read(promoted.evidence)
+    parity = next(f for f in evidence.findings if f.rule_id == "parity")
+    held = {g["group"]: g for g in parity.details["groups"]}
+    assert columns == ["group", "n", "selection_rate", "selection_rate 95% CI"]
+    assert methods == {
+        "selection_rate 95% CI": "bootstrap over counts, 95%, 200 resamples (seed 0), "
+        "from the evidence"
+    }
+    assert "selection_rate: bootstrap over counts, 95%, 200 resamples" in note
+    assert "Wilson" not in note
     model = charter.load_model(promoted.model)
     predicted = model.predict(promoted.data[["income", "debt"]])
     rates = pd.Series(predicted).groupby(promoted.data["sex"]).mean()
     counts = promoted.data["sex"].value_counts()
-    for row in table.rows:
-        group = row[0].split("=")[1]
+    for row in rows:
+        label, group = row[0], row[0].split("=")[1]
         assert int(row[1]) == counts[group]
         assert float(row[2]) == pytest.approx(rates[group], rel=1e-3)
-        low, high = _wilson(round(rates[group] * counts[group]), int(counts[group]), 0.95)
-        shown = [float(v) for v in row[3].strip("[]").split(",")]
-        assert shown == pytest.approx([low, high], rel=1e-3)
+        # the interval the gate's bootstrap wrote into the evidence, not one the card made up
+        shown = _bounds(row[3])
+        assert shown == pytest.approx(held[label]["selection_rate_ci"], rel=1e-3)
+        assert shown[0] <= rates[group] <= shown[1]
+        # and close to the binomial interval of the same proportion (an independent oracle)
+        wilson = _wilson(round(rates[group] * counts[group]), int(counts[group]), 0.95)
+        assert shown == pytest.approx(wilson, abs=0.02)
+        assert shown != pytest.approx(wilson, abs=1e-9)
     low, high = parity.details["ci"]
-    assert f"{low:.4g}" in table.note and f"{high:.4g}" in table.note
+    assert f"{low:.4g}" in note and f"{high:.4g}" in note
+    card = model_card(team.registry, NAME, 1)
     unitary = card.section("quantitative_analyses").tables[0]
     (auc,) = [r for r in unitary.rows if r[0] == "auc"]
     from sklearn.metrics import roc_auc_score
@@ -172,6 +213,109 @@ def test_per_group_results_match_the_data_with_intervals(team: Team, promoted: C
         promoted.data["repaid"], model.predict_proba(promoted.data[["income", "debt"]])[:, 1]
     )
     assert float(auc[2]) == pytest.approx(expected, rel=1e-3)
+
+
+def test_without_bootstrap_in_the_evidence_the_card_gives_wilson_intervals_and_says_so(
+    team: Team, tmp_path: Path
+) -> None:
+    checked = _checked(tmp_path, bootstrap=0)
+    _register_and_promote(team, checked)
+    evidence = Evidence.read(checked.evidence)
+    parity = next(f for f in evidence.findings if f.rule_id == "parity")
+    assert not any("selection_rate_ci" in g for g in parity.details["groups"])
+    columns, rows, note, methods = _parity_table(team)
+    assert columns[-1] == "selection_rate 95% CI"
+    assert methods == {"selection_rate 95% CI": "Wilson score, 95%, from the group's rows"}
+    assert "selection_rate: Wilson score, 95%, from the group's rows" in note
+    assert "bootstrap" not in note
+    counts = checked.data["sex"].value_counts()
+    for row in rows:
+        group = row[0].split("=")[1]
+        rate = float(row[2])
+        low, high = _wilson(round(rate * counts[group]), int(counts[group]), 0.95)
+        assert _bounds(row[3]) == pytest.approx([low, high], rel=1e-3)
+
+
+def test_a_group_the_evidence_holds_no_interval_for_falls_back_to_wilson_marked_so() -> None:
+    from charter.cards.card import _group_table
+    from charter.evidence import Finding, Threshold, Verdict
+
+    finding = Finding(
+        rule_id="parity",
+        check="demographic_parity_difference",
+        section="fairness",
+        verdict=Verdict.PASS,
+        message="",
+        metric="demographic_parity_difference",
+        value=0.1,
+        threshold=Threshold(max=0.2),
+        details={
+            "metric_rates": ["selection_rate"],
+            "sensitive": ["sex"],
+            "bootstrap": {"confidence_level": 0.9, "resamples": 500, "seed": 7},
+            "groups": [
+                {
+                    "group": "sex=F",
+                    "count": 200,
+                    "selection_rate": 0.3,
+                    "selection_rate_ci": [0.25, 0.36],
+                },
+                {"group": "sex=M", "count": 100, "selection_rate": 0.4},
+                {
+                    "group": "sex=X",
+                    "count": 0,
+                    "selection_rate": None,
+                    "selection_rate_ci": [None, None],
+                },
+            ],
+        },
+    )
+    table = _group_table(finding, 0.95)
+    assert table.columns == ["group", "n", "selection_rate", "selection_rate 90% CI"]
+    cells = {row[0]: row[3] for row in table.rows}
+    assert cells["sex=F"] == "[0.25, 0.36]"
+    low, high = _wilson(40, 100, 0.90)  # the evidence's level, not the policy's
+    assert cells["sex=M"].endswith(" (Wilson)")
+    assert _bounds(cells["sex=M"].removesuffix(" (Wilson)")) == pytest.approx([low, high], rel=1e-3)
+    assert cells["sex=X"] == "undefined"
+    assert table.interval_methods["selection_rate 90% CI"] == (
+        "bootstrap over counts, 90%, 500 resamples (seed 7), from the evidence and Wilson score,"
+        " 90%, from the group's rows where the evidence holds no interval (marked Wilson)"
+    )
+
+
+def test_a_worst_group_metric_shows_its_worst_groups_interval_and_each_groups_from_the_evidence(
+    team: Team, tmp_path: Path
+) -> None:
+    checked = _checked(tmp_path, worst_group_recall=True)
+    _register_and_promote(team, checked)
+    evidence = Evidence.read(checked.evidence)
+    finding = next(f for f in evidence.findings if f.rule_id == "worst-recall")
+    worst = finding.details["worst_group"]
+    card = model_card(team.registry, NAME, 1)
+    quantitative = card.section("quantitative_analyses")
+    (row,) = [r for r in quantitative.tables[0].rows if r[0] == "worst-recall"]
+    # the value is the worst group's recall, so is its interval (not the overall recall's)
+    from sklearn.metrics import recall_score
+
+    model = charter.load_model(checked.model)
+    predicted = model.predict(checked.data[["income", "debt"]])
+    recalls = {
+        sex: recall_score(checked.data["repaid"][rows], predicted[rows])
+        for sex, rows in checked.data.groupby("sex").indices.items()
+    }
+    assert float(row[2]) == pytest.approx(min(recalls.values()), rel=1e-3)
+    assert _bounds(row[3]) == pytest.approx(worst["ci"], rel=1e-3)
+    assert _bounds(row[3])[0] <= float(row[2]) <= _bounds(row[3])[1]
+    (table,) = [t for t in quantitative.tables if t.title.startswith("worst-recall:")]
+    assert table.columns == ["group", "n", "recall", "recall 95% CI"]
+    assert table.interval_methods == {
+        "recall 95% CI": "bootstrap over counts, 95%, 200 resamples (seed 0), from the evidence"
+    }
+    held = {g["group"]: g["recall_ci"] for g in finding.details["groups"]}
+    for group_row in table.rows:
+        assert float(group_row[2]) == pytest.approx(recalls[group_row[0].split("=")[1]], rel=1e-3)
+        assert _bounds(group_row[3]) == pytest.approx(held[group_row[0]], rel=1e-3)
 
 
 def test_what_the_policy_does_not_say_is_left_to_a_person(team: Team, tmp_path: Path) -> None:

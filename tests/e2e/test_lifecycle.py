@@ -250,3 +250,33 @@ def test_gate_registry_and_monitoring_work_together_through_the_cli(
     compliance = json.loads((tmp_path / "compliance.json").read_text())
     controls = {c["id"]: c for c in compliance["controls"]}
     assert controls["eu-ai-act:art-72"]["status"] == "failed"
+
+    # the gate ran without bootstrap: the card's per-group intervals are Wilson, named so
+    assert (
+        "selection_rate: Wilson score, 95%, from the group's rows"
+        in (tmp_path / "card.md").read_text()
+    )
+    # the needs-review flag: not the engineer's to clear; an approver resolves it with a reason
+    charter("eli", "flag", f"{NAME}:2", "needs-review", "--resolve", "--reason", "x", expect=2)
+    charter(
+        "ann",
+        "flag",
+        f"{NAME}:2",
+        "needs-review",
+        "--resolve",
+        "--reason",
+        "drift reviewed: new applicant channel, model holds",
+    )
+    shown = json.loads(charter("ada", "show", f"{NAME}:2", "--json"))
+    [flag] = shown["flags"]
+    assert (flag["created_by"], flag["resolved_by"], flag["resolved_reason"]) == (
+        "mo",
+        "ann",
+        "drift reviewed: new applicant channel, model holds",
+    )
+    entries = json.loads(charter("ada", "audit", "log", "--model", NAME, "--json"))
+    assert [(e["actor"], e["action"]) for e in entries[-2:]] == [
+        ("eli", "access.denied"),
+        ("ann", "flag.resolve"),
+    ]
+    assert json.loads(charter("ada", "audit", "verify", "--json"))["ok"]

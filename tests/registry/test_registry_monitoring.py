@@ -168,6 +168,115 @@ def test_monitoring_finds_prediction_drift_against_the_registry_reference_alone(
     assert [r.status for r in recorded] == ["failed" if shift else "passed"]
 
 
+def _monitor_as(
+    team: Team,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token: str | None,
+) -> tuple[int, str]:
+    """Run `charter monitor` on a drifting log as the holder of ``token``; (code, stderr)."""
+    candidate = make_candidate(tmp_path)
+    register(team, candidate)
+    log = _log(tmp_path / "log.parquet", _loaded(candidate.model), seed=11, shift=0.25)
+    monkeypatch.setenv("CHARTER_DATABASE_URL", team.url)
+    monkeypatch.setenv("CHARTER_ARTIFACT_STORE", str(team.store))
+    if token is None:
+        monkeypatch.delenv("CHARTER_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("CHARTER_TOKEN", token)
+    capsys.readouterr()
+    code = charter(
+        [
+            "monitor",
+            MODEL_NAME,
+            "--log",
+            str(log),
+            "--timestamp",
+            "ts",
+            "--out",
+            str(tmp_path / "m"),
+        ]
+    )
+    return code, " ".join(capsys.readouterr().err.split())
+
+
+def test_a_policy_changed_in_the_database_stops_monitoring_and_nothing_is_recorded(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import update
+
+    from charter.registry import tables
+
+    candidate = make_candidate(tmp_path / "first")
+    register(team, candidate)
+    stored = team.registry.get_version(MODEL_NAME, 1).policy
+    tampered = {**stored, "model": {**stored["model"], "risk_tier": "minimal"}}
+    with team.registry.engine.begin() as connection:
+        connection.execute(update(tables.Version).values(policy=tampered))
+    before = snapshot(team)
+    log = _log(tmp_path / "log.parquet", _loaded(candidate.model), seed=11, shift=0.25)
+    monkeypatch.setenv("CHARTER_DATABASE_URL", team.url)
+    monkeypatch.setenv("CHARTER_ARTIFACT_STORE", str(team.store))
+    monkeypatch.setenv("CHARTER_TOKEN", team.tokens["mo"])
+    capsys.readouterr()
+    out = tmp_path / "m"
+    code = charter(
+        ["monitor", MODEL_NAME, "--log", str(log), "--timestamp", "ts", "--out", str(out)]
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert f"the policy stored with {MODEL_NAME}:1 does not match its recorded hash" in err
+    assert "charter audit verify" in err and "Traceback" not in err
+    assert snapshot(team) == before  # no evidence, no flag, no audit entry
+    assert not out.exists()
+
+
+def test_a_user_without_a_role_may_not_read_the_version_and_the_denial_is_audited(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    issued = team.registry.add_user("nemo", ["auditor"], actor=team["ada"])
+    team.registry.revoke_role("nemo", "auditor", actor=team["ada"])
+    before = team.registry.verify_audit().head_seq
+    code, err = _monitor_as(team, tmp_path, monkeypatch, capsys, issued.token)
+    assert code == 2 and "nemo (no role) may not version.read" in err
+    entries = [e for e in team.registry.audit_log(actor=team["otto"]) if e.seq > before]
+    # registering the version (as eli), then the refused read: nothing recorded for nemo
+    assert [(e.actor, e.action) for e in entries if e.actor == "nemo"] == [
+        ("nemo", "access.denied")
+    ]
+    assert entries[-1].details["attempted"] == "version.read"
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
+
+
+def test_a_wrong_token_exits_2_before_reading_anything(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _monitor_as(team, tmp_path, monkeypatch, capsys, "charter_not-a-token")
+    assert code == 2 and "the token is not known to this registry" in err
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
+
+
+def test_without_a_token_monitoring_reads_the_registry_but_records_nothing(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = _monitor_as(team, tmp_path, monkeypatch, capsys, None)
+    assert code == 1  # the drift is found against the registry's reference
+    assert "CHARTER_TOKEN is not set: results will not be recorded" in err
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
+    assert team.registry.get_version(MODEL_NAME, 1).flags == []
+
+
+def test_an_auditor_reads_and_monitors_but_may_not_record(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = _monitor_as(team, tmp_path, monkeypatch, capsys, team.tokens["otto"])
+    assert code == 1
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
+    denials = team.registry.audit_log(actor=team["otto"], action="access.denied", user="otto")
+    assert [d.details["attempted"] for d in denials] == ["monitoring.record"]
+
+
 def test_a_webhook_secret_is_stored_as_its_reference_not_its_value(
     team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

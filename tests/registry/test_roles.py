@@ -132,6 +132,12 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
     Action.VERSION_FLAG: lambda t, a, f: t.registry.flag_version(
         _version(t, f), 1, "needs-review", "drift", actor=a
     ),
+    Action.FLAG_RESOLVE: lambda t, a, f: (
+        lambda name: (
+            t.registry.flag_version(name, 1, "needs-review", "drift", actor=t["mo"]),
+            t.registry.resolve_flag(name, 1, "needs-review", "reviewed", actor=a),
+        )
+    )(_version(t, f)),
     Action.AUDIT_READ: lambda t, a, f: t.registry.audit_log(actor=a, limit=5),
 }
 

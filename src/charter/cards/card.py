@@ -32,8 +32,12 @@ SECTIONS = (
     ("caveats", "Caveats and recommendations"),
 )
 
-#: Rates whose denominator is the group's row count, so a binomial interval can be given.
+#: Rates whose denominator is the group's row count, so a binomial interval can be given
+#: from the card when the evidence holds no interval of its own.
 _ROW_RATES = ("selection_rate", "accuracy")
+#: How the card names the intervals it shows (``CardTable.interval_methods``).
+BOOTSTRAP_METHOD = "bootstrap over counts"
+WILSON_METHOD = "Wilson score"
 
 
 class _Card(BaseModel):
@@ -49,12 +53,21 @@ class CardItem(_Card):
 
 
 class CardTable(_Card):
-    """A small table (per-group results, data fingerprints)."""
+    """A small table (per-group results, data fingerprints).
+
+    Attributes
+    ----------
+    interval_methods
+        For each confidence-interval column, how its intervals were obtained, e.g.
+        ``"bootstrap over counts, 95%, 1000 resamples (seed 0), from the evidence"`` or
+        ``"Wilson score, 95%, from the group's rows"``.
+    """
 
     title: str
     columns: list[str]
     rows: list[list[str]]
     note: str | None = None
+    interval_methods: dict[str, str] = Field(default_factory=dict)
 
 
 class CardSection(_Card):
@@ -439,7 +452,7 @@ def _quantitative(ctx: CardContext, sid: str, title: str) -> CardSection:
             f.rule_id,
             f.metric or "—",
             _fmt(f.value),
-            _interval(f.details.get("ci")),
+            _interval(_finding_ci(f)),
             _threshold(f),
             f.verdict.value,
         ]
@@ -464,46 +477,103 @@ def _quantitative(ctx: CardContext, sid: str, title: str) -> CardSection:
 
 
 def _group_table(finding: Finding, confidence: float) -> CardTable:
+    """The per-group table of a finding, with a confidence interval per rate where one exists.
+
+    Intervals come from the evidence wherever it holds them: the gate's bootstrap writes
+    ``"<rate>_ci"`` into every group entry (a percentile bootstrap over resampled counts). Only
+    where the evidence has none, and only for rates over the group's rows (selection rate,
+    accuracy), the card computes a Wilson score interval itself. Each column says which.
+    """
     details = finding.details
     rates = list(details.get("metric_rates") or [])
-    if (
-        not rates
-        and details.get("metric")
-        and any(details["metric"] in g for g in details["groups"] if isinstance(g, dict))
-    ):
+    groups = [g for g in details["groups"] if isinstance(g, dict)]
+    if not rates and details.get("metric") and any(details["metric"] in g for g in groups):
         rates = [details["metric"]]
-    with_ci = [r for r in rates if r in _ROW_RATES]
-    columns = ["group", "n", *rates, *(f"{r} {round(100 * confidence)}% CI" for r in with_ci)]
+    # fairness findings name their bootstrap "bootstrap", per-group performance ones "interval"
+    boot = next(
+        (details[k] for k in ("bootstrap", "interval") if isinstance(details.get(k), dict)), None
+    )
+    level = float(boot.get("confidence_level") or confidence) if boot else confidence
+    percent = f"{_fmt(100 * level, 3)}%"
+    from_evidence = {r: any(f"{r}_ci" in g for g in groups) for r in rates}
+    with_ci = [r for r in rates if from_evidence[r] or r in _ROW_RATES]
+    columns = ["group", "n", *rates, *(f"{r} {percent} CI" for r in with_ci)]
+    used: dict[str, set[str]] = {r: set() for r in with_ci}
     rows = []
-    for group in details["groups"]:
-        if not isinstance(group, dict):
-            continue
+    for group in groups:
         count = int(group.get("count") or 0)
         row = [str(group.get("group")) + (" (small)" if group.get("small") else ""), str(count)]
         row += [_fmt(group.get(r)) for r in rates]
         for rate in with_ci:
-            value = group.get(rate)
-            interval = (
-                wilson_interval(float(value), count, confidence)
-                if isinstance(value, int | float)
-                else None
-            )
-            row.append(_interval(list(interval)) if interval else "—")
+            cell, method = _group_interval(group, rate, count, level)
+            if method is not None:
+                used[rate].add(method)
+            if method == WILSON_METHOD and from_evidence[rate]:
+                cell += " (Wilson)"  # this group has no interval in the evidence
+            row.append(cell)
         rows.append(row)
-    ci = details.get("ci")
+    methods = {f"{r} {percent} CI": _method_text(sorted(used[r]), boot, percent) for r in with_ci}
+    ci = _finding_ci(finding)
     note = (
         f"{finding.metric} = {_fmt(finding.value)}"
-        + (f", {round(100 * confidence)}% CI {_interval(ci)}" if ci else "")
+        + (f", {percent} CI {_interval(ci)}" if ci else "")
         + f"; bound {_threshold(finding)}; {finding.verdict.value}."
-        + (" Per-group intervals: Wilson score, from the group's rows." if with_ci else "")
     )
+    if methods:
+        note += " Per-group intervals: " + "; ".join(
+            f"{column.rsplit(' ', 2)[0]}: {text}" for column, text in methods.items()
+        )
+        note += "."
     return CardTable(
         title=f"{finding.rule_id}: {finding.metric} over "
         f"{', '.join(details.get('sensitive') or [])}",
         columns=columns,
         rows=rows,
         note=note,
+        interval_methods=methods,
     )
+
+
+def _finding_ci(finding: Finding) -> Any:
+    """The interval of the finding's value: a worst-group finding's is its worst group's."""
+    worst = finding.details.get("worst_group")
+    if finding.details.get("aggregate") == "worst_group" and isinstance(worst, dict):
+        return worst.get("ci")
+    return finding.details.get("ci")
+
+
+def _group_interval(
+    group: dict[str, Any], rate: str, count: int, level: float
+) -> tuple[str, str | None]:
+    """A group's interval of ``rate`` as shown, and its method (``None``: no interval)."""
+    if f"{rate}_ci" in group:
+        held = group[f"{rate}_ci"]
+        shown = _interval(held)
+        # no resample gave a defined value: the evidence says so with null bounds
+        return (shown if shown != "—" else "undefined"), BOOTSTRAP_METHOD
+    value = group.get(rate)
+    if rate in _ROW_RATES and isinstance(value, int | float):
+        interval = wilson_interval(float(value), count, level)
+        if interval is not None:
+            return _interval(list(interval)), WILSON_METHOD
+    return "—", None
+
+
+def _method_text(methods: list[str], boot: dict[str, Any] | None, percent: str) -> str:
+    parts = []
+    if BOOTSTRAP_METHOD in methods:
+        text = f"{BOOTSTRAP_METHOD}, {percent}"
+        if boot is not None and boot.get("resamples"):
+            text += f", {boot['resamples']} resamples"
+            if boot.get("seed") is not None:
+                text += f" (seed {boot['seed']})"
+        parts.append(text + ", from the evidence")
+    if WILSON_METHOD in methods:
+        text = f"{WILSON_METHOD}, {percent}, from the group's rows"
+        if BOOTSTRAP_METHOD in methods:
+            text += " where the evidence holds no interval (marked Wilson)"
+        parts.append(text)
+    return " and ".join(parts) or "none"
 
 
 def _ethics(ctx: CardContext, sid: str, title: str) -> CardSection:
@@ -549,13 +619,18 @@ def _caveats(ctx: CardContext, sid: str, title: str) -> CardSection:
                 )
             )
     for flag in ctx.version.flags:
-        items.append(
-            CardItem(
-                label=f"Flag {flag.flag}",
-                value=f"{flag.reason} ({flag.created_by}, {flag.created_at:%Y-%m-%d})",
-                source="registry",
+        raised = f"{flag.reason} (raised by {flag.created_by}, {flag.created_at:%Y-%m-%d})"
+        if flag.open:
+            items.append(CardItem(label=f"Open flag {flag.flag}", value=raised, source="registry"))
+        else:
+            items.append(
+                CardItem(
+                    label=f"Resolved flag {flag.flag}",
+                    value=f"{raised}; resolved by {flag.resolved_by} "
+                    f"({flag.resolved_at:%Y-%m-%d}): {flag.resolved_reason}",
+                    source="registry",
+                )
             )
-        )
     if ctx.monitoring:
         latest = ctx.monitoring[-1]
         items.append(

@@ -78,14 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # click's own usage errors end up here
         return int(exc.code or 0) if isinstance(exc.code, int) else 2
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
+        usage, other = _click_exceptions()
+        if isinstance(exc, usage):
+            exc.show()  # type: ignore[attr-defined]
             return 2
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
+        if isinstance(exc, other):
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         if debug:
             err_console.print_exception()
         err_console.print(
@@ -94,6 +93,22 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("  [yellow]hint:[/] run again with --debug and report the traceback")
         return 2
     return 0
+
+
+def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """Click's ``UsageError`` and ``ClickException``: recent Typer raises its vendored copies."""
+    import click
+
+    usage: list[type[Exception]] = [click.exceptions.UsageError]
+    other: list[type[Exception]] = [click.exceptions.ClickException]
+    try:
+        from typer._click import exceptions as vendored
+    except ImportError:
+        pass
+    else:
+        usage.append(vendored.UsageError)
+        other.append(vendored.ClickException)
+    return tuple(usage), tuple(other)
 
 
 def run() -> None:

@@ -192,20 +192,31 @@ class _Setup:
     def resolve(
         cls, name: str, reference: Path | None, policy_path: Path | None, version: str | None
     ) -> _Setup:
+        """Open the registry (if any), act as ``$CHARTER_TOKEN``'s user, read what a run needs.
+
+        With a token, every read goes through :class:`charter.registry.Registry` as that user
+        (``version.read``; a refusal is audited and exits 2). The stored policy is validated and
+        checked against its recorded hash before it is used: a policy changed in the database
+        exits 2 before anything is computed or recorded.
+        """
         from charter.policy import load_policy
-        from charter.policy.loader import policy_from_dict
 
         registry = _open_registry()
+        actor = _acting(registry) if registry is not None else None
         record = None
         if registry is not None:
-            record = _find_version(registry, name, version)
+            record = _find_version(registry, name, version, actor)
+        if record is not None and actor is None:
+            err_console.print(
+                "[yellow]warning:[/] CHARTER_TOKEN is not set: results will not be recorded in"
+                " the registry",
+                highlight=False,
+            )
         policy = None
         if policy_path is not None:
             policy = load_policy(policy_path)
-        elif record is not None and record.policy:
-            policy = policy_from_dict(
-                dict(record.policy), source=f"registry:{name}:{record.number}"
-            )
+        elif record is not None:
+            policy = registry.policy(name, record.number, actor=actor)
         elif Path("policy.yaml").exists():
             policy = load_policy(Path("policy.yaml"))
         if policy is None:
@@ -213,24 +224,14 @@ class _Setup:
                 f"no policy for {name}",
                 hint="pass --policy policy.yaml, or register the model with its policy",
             )
-        profile = _reference(reference, registry, record, name, policy)
-        actor = None
-        if registry is not None and record is not None:
-            try:
-                actor = registry.actor_from_env()
-            except CharterError as exc:
-                err_console.print(
-                    f"[yellow]warning:[/] results will not be recorded in the registry:"
-                    f" {exc.message}",
-                    highlight=False,
-                )
+        profile = _reference(reference, registry, record, name, policy, actor)
         return cls(
             name,
             policy,
             profile,
             str(record.number) if record is not None else version,
             registry,
-            actor,
+            actor if record is not None else None,
         )
 
 
@@ -243,19 +244,32 @@ def _open_registry() -> Any:
         return None
 
 
-def _find_version(registry: Any, name: str, version: str | None) -> Any:
+def _acting(registry: Any) -> Any:
+    """The user of ``$CHARTER_TOKEN`` (a wrong token exits 2); ``None`` without a token."""
+    import os
+
+    from charter.registry.service import TOKEN_ENV
+
+    if not os.environ.get(TOKEN_ENV):
+        return None
+    return registry.actor_from_env()
+
+
+def _find_version(registry: Any, name: str, version: str | None, actor: Any) -> Any:
     if version is not None:
-        return registry.get_version(name, version)
+        return registry.get_version(name, version, actor=actor)
     try:
-        return registry.get_version(name, "production")
+        return registry.get_version(name, "production", actor=actor)
     except NotFoundError:
         try:
-            return registry.get_version(name, "latest")
+            return registry.get_version(name, "latest", actor=actor)
         except NotFoundError:
             return None
 
 
-def _reference(reference: Path | None, registry: Any, record: Any, name: str, policy: Any) -> Any:
+def _reference(
+    reference: Path | None, registry: Any, record: Any, name: str, policy: Any, actor: Any
+) -> Any:
     from charter.monitor.profile import DataProfile, build_profile, profile_file
     from charter.stats.frames import read_data_file
 
@@ -273,7 +287,7 @@ def _reference(reference: Path | None, registry: Any, record: Any, name: str, po
             hint="pass --reference (a profile .json or the training data), or run where the"
             " registry is (CHARTER_HOME / CHARTER_DATABASE_URL)",
         )
-    data = registry.reference_profile(name, record.number)
+    data = registry.reference_profile(name, record.number, actor=actor)
     if data is None:
         raise DataError(
             f"{name}:{record.number} has no reference profile",

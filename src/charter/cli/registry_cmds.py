@@ -326,7 +326,7 @@ def versions(
             v.artifact_sha256[:12],
             f"{v.created_at:%Y-%m-%d %H:%M}",
             v.created_by,
-            ", ".join(f.flag for f in v.flags) or "",
+            ", ".join(f.flag for f in v.open_flags) or "",
         )
     console.print(table)
 
@@ -392,8 +392,20 @@ def show(
             f"  stage      {h.from_stage or '-'} -> {h.to_stage} by {h.actor} "
             f"at {h.at:%Y-%m-%d %H:%M:%S}"
         )
+    from rich.markup import escape
+
     for f in version.flags:
-        console.print(f"  [yellow]flag[/]       {f.flag}: {f.reason} ({f.created_by})")
+        raised = escape(
+            f"{f.flag}: {f.reason} (raised by {f.created_by} at {f.created_at:%Y-%m-%d %H:%M})"
+        )
+        if f.open:
+            console.print(f"  [yellow]flag[/]       {raised} [bold]open[/]", highlight=False)
+        else:
+            console.print(
+                f"  [dim]flag[/]       {raised}; resolved by {f.resolved_by} at "
+                f"{f.resolved_at:%Y-%m-%d %H:%M}: {escape(f.resolved_reason or '')}",
+                highlight=False,
+            )
 
 
 def _reference_summary(profile: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -567,14 +579,37 @@ def alias_rm(
 def flag(
     ref: Annotated[str, typer.Argument(help="NAME:VERSION")],
     flag_name: Annotated[str, typer.Argument(metavar="FLAG", help="e.g. needs-review")],
-    reason: Annotated[str, typer.Option(help="Why.")],
+    reason: Annotated[
+        str, typer.Option(help="Why it is raised, or with --resolve why it may be resolved.")
+    ],
+    resolve: Annotated[
+        bool,
+        typer.Option(
+            "--resolve",
+            help="Resolve the open flag after review (role approver or admin); it stays on record.",
+        ),
+    ] = False,
 ) -> None:
-    """Raise a flag on a version (e.g. needs-review)."""
+    """Raise a flag on a version (e.g. needs-review), or resolve it with --resolve.
+
+    An open needs-review flag blocks promotion to production until an approver or admin
+    resolves it with a reason: charter flag NAME:VERSION needs-review --resolve --reason "...".
+    """
     from charter.registry import split_ref
 
     name, version_ref = split_ref(ref)
     with open_registry() as registry:
-        registry.flag_version(name, version_ref, flag_name, reason, actor=acting(registry))
+        actor = acting(registry)
+        if resolve:
+            resolved = registry.resolve_flag(name, version_ref, flag_name, reason, actor=actor)
+            err_console.print(
+                f"resolved {flag_name} on {ref} ({len(resolved)} open flag"
+                f"{'s' if len(resolved) != 1 else ''}, raised by "
+                f"{', '.join(sorted({f.created_by for f in resolved}))})",
+                highlight=False,
+            )
+            return
+        registry.flag_version(name, version_ref, flag_name, reason, actor=actor)
     err_console.print(f"flagged {ref}: {flag_name}")
 
 

@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING, Any
 from charter.errors import PolicyError
 from charter.evidence import Verdict
 from charter.policy.loader import environment_references, expand_environment
+from charter.registry.promotion import NEEDS_REVIEW
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from charter.monitor.run import MonitorResult
 
-NEEDS_REVIEW = "needs-review"
 WEBHOOK_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 3600.0
 
@@ -134,15 +134,16 @@ def _record(registry: Any, actor: Any, result: MonitorResult) -> ActionOutcome:
 
 
 def _flag(registry: Any, actor: Any, result: MonitorResult) -> ActionOutcome:
-    """Flag the version ``needs-review`` unless it already carries that flag.
+    """Flag the version ``needs-review`` unless that flag is already open on it.
 
-    Each run's evidence is still recorded; a schedule does not pile up flags.
+    Each run's evidence is still recorded; a schedule does not pile up flags. Once someone
+    resolved the flag, the next violation raises a new one.
     """
     run = result.run
     reason = "; ".join(f"{f.rule_id}: {f.message}" for f in result.evidence.blocking_findings)
     try:
-        version = registry.get_version(run.model_name, run.model_version)
-        if any(f.flag == NEEDS_REVIEW for f in version.flags):
+        version = registry.get_version(run.model_name, run.model_version, actor=actor)
+        if any(f.flag == NEEDS_REVIEW for f in version.open_flags):
             return ActionOutcome(
                 "flag", True, f"{run.model_name}:{run.model_version} is already {NEEDS_REVIEW}"
             )

@@ -26,7 +26,7 @@ READ_ONLY = "charter_read_only"
 _SQLITE_BUSY_MS = 60_000
 #: The newest migration shipped in ``migrations/versions`` (a test keeps the two in step).
 #: Comparing against it spares every open from importing Alembic.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 
 def charter_home(home: str | Path | None = None) -> Path:
@@ -147,9 +147,9 @@ def current_revision(engine: Engine) -> str | None:
     return None if row is None else str(row[0])
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply the pending migrations, in one transaction."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the pending migrations (up to ``revision``, default the newest), in one transaction."""
     from alembic import command
 
     with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), "head")
+        command.upgrade(_alembic_config(connection), revision)

@@ -14,6 +14,8 @@ from charter.policy.schema import Policy, RiskTier
 #: Stages a version can be promoted to; ``archived`` is reached by archiving or superseding.
 PROMOTABLE_STAGES = ("staging", "production")
 STAGES = ("staging", "production", "archived")
+#: The flag monitoring raises on a violation; while open it blocks promotion to production.
+NEEDS_REVIEW = "needs-review"
 
 
 @dataclass(frozen=True)

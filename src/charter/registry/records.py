@@ -94,12 +94,31 @@ class TransitionInfo(_Record):
 
 
 class FlagInfo(_Record):
-    """A flag raised on a version."""
+    """A flag raised on a version, and its resolution once someone resolved it.
 
+    Attributes
+    ----------
+    id
+        The flag's row (flags are never deleted).
+    flag, reason, created_by, created_at
+        What was raised, why, by whom, when.
+    resolved_by, resolved_at, resolved_reason
+        Who resolved it, when and why; ``None`` while the flag is open.
+    """
+
+    id: int
     flag: str
     reason: str
     created_by: str
     created_at: datetime
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether the flag still stands (not resolved)."""
+        return self.resolved_at is None
 
 
 class EvidenceInfo(_Record):
@@ -137,6 +156,8 @@ class ModelVersion(_Record):
         The policy the version is governed by, as stored, and its hash.
     evidence
         The current gate evidence (digest, status).
+    flags
+        Every flag raised on the version, open and resolved, oldest first.
     """
 
     model: str
@@ -163,6 +184,11 @@ class ModelVersion(_Record):
     def ref(self) -> str:
         """``model:number``."""
         return f"{self.model}:{self.number}"
+
+    @property
+    def open_flags(self) -> list[FlagInfo]:
+        """The flags that still stand."""
+        return [f for f in self.flags if f.open]
 
 
 class ModelSummary(_Record):

@@ -22,7 +22,7 @@ class Role(StrEnum):
     ML_ENGINEER = "ml_engineer"
     """Registers versions, requests promotion, archives, sets aliases, records monitoring."""
     APPROVER = "approver"
-    """Approves or rejects promotion requests (never their own)."""
+    """Approves or rejects promotion requests (never their own); resolves review flags."""
     AUDITOR = "auditor"
     """Reads everything, including the audit trail; changes nothing."""
     MONITOR = "monitor"
@@ -51,6 +51,8 @@ class Action(StrEnum):
     ALIAS_SET = "alias.set"
     MONITORING_RECORD = "monitoring.record"
     VERSION_FLAG = "version.flag"
+    FLAG_RESOLVE = "flag.resolve"
+    """Resolve a flag such as ``needs-review`` after review, with a reason (never deleted)."""
     AUDIT_READ = "audit.read"
     """Read, verify and export the audit trail."""
 
@@ -75,6 +77,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ALIAS_SET: frozenset({Role.ML_ENGINEER, Role.DATA_SCIENTIST}),
     Action.MONITORING_RECORD: frozenset({Role.ML_ENGINEER, Role.MONITOR}),
     Action.VERSION_FLAG: frozenset({Role.ML_ENGINEER, Role.MONITOR}),
+    Action.FLAG_RESOLVE: frozenset({Role.ADMIN, Role.APPROVER}),
     Action.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
 }
 

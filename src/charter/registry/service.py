@@ -58,6 +58,7 @@ from charter.evidence import Evidence, sha256_bytes
 from charter.policy.schema import Policy
 from charter.registry import database, tables
 from charter.registry.promotion import (
+    NEEDS_REVIEW,
     PROMOTABLE_STAGES,
     STAGES,
     GateOutcome,
@@ -970,6 +971,22 @@ class Registry:
             profile = _find_version(session, name, version).reference_profile
             return dict(profile) if profile is not None else None
 
+    def policy(self, name: str, ref: str | int, *, actor: Actor | None = None) -> Policy:
+        """The policy a version is governed by, validated again and checked against its hash.
+
+        Raises
+        ------
+        PolicyError
+            The stored policy no longer validates, or no longer hashes to the sha256 recorded
+            at registration (the database was changed outside Charter).
+        """
+        if actor is not None:
+            self._require(actor, Action.VERSION_READ, f"model:{name}/{ref}", model=name)
+        with self._read() as session:
+            row = _find_version(session, name, ref)
+            validated: Policy = _validated_policy(row, name)
+            return validated
+
     def download(
         self, name: str, ref: str | int, destination: str | Path, *, actor: Actor | None = None
     ) -> Path:
@@ -1049,6 +1066,11 @@ class Registry:
                     f"risk tier '{policy.model.risk_tier.value}': the policy forbids deploying "
                     "this model",
                 )
+            review = (
+                _review_problem(tx.session, version, name) if to_stage == "production" else None
+            )
+            if review is not None:
+                problems.append(review)
             if problems:
                 if request is None:
                     request = _open_request(
@@ -1067,11 +1089,20 @@ class Registry:
                         "problems": problems,
                     },
                 )
+                evidence_hint = (
+                    "read the evidence report, mitigate, run `charter check` again and "
+                    "attach the new evidence (`charter evidence attach`) or register a new version"
+                )
+                if review is None:
+                    hint = evidence_hint
+                elif len(problems) == 1:
+                    hint = _resolve_hint(name, version.number)
+                else:
+                    hint = _resolve_hint(name, version.number) + "; and " + evidence_hint
                 tx.raise_after_commit = GateFailedError(
                     f"promotion of {name}:{version.number} to {to_stage} refused: "
                     + "; ".join(problems),
-                    hint="read the evidence report, mitigate, run `charter check` again and "
-                    "attach the new evidence (`charter evidence attach`) or register a new version",
+                    hint=hint,
                 )
                 request_id = request.id
             else:
@@ -1179,20 +1210,34 @@ class Registry:
             )
             if count >= request.required_approvals:
                 outcome = evaluate_evidence(policy, bundle, request.to_stage)
-                if outcome.passed:
+                problems = list(outcome.problems)
+                review = (
+                    _review_problem(tx.session, version, name)
+                    if request.to_stage == "production"
+                    else None
+                )
+                if review is not None:
+                    problems.append(review)
+                if not problems:
                     self._complete(tx, request, version, name, outcome)
                 else:
-                    _decide(request, "refused", actor.username, "; ".join(outcome.problems))
+                    _decide(request, "refused", actor.username, "; ".join(problems))
                     tx.audit(
                         "promotion.refused",
                         subject,
                         model=name,
-                        details={"request": request.id, "problems": outcome.problems},
+                        details={"request": request.id, "problems": problems},
                     )
+                    hint = "attach evidence that passes the policy and request again"
+                    if review is not None:
+                        hint = (
+                            _resolve_hint(name, version.number)
+                            + ", then request again"
+                            + ("; " + hint if outcome.problems else "")
+                        )
                     tx.raise_after_commit = GateFailedError(
-                        f"promotion of {name}:{version.number} refused: "
-                        + "; ".join(outcome.problems),
-                        hint="attach evidence that passes the policy and request again",
+                        f"promotion of {name}:{version.number} refused: " + "; ".join(problems),
+                        hint=hint,
                     )
         return self.get_request(request_id)
 
@@ -1466,6 +1511,77 @@ class Registry:
                 model=name,
                 details={"version": row.number, "flag": flag, "reason": reason},
             )
+
+    def resolve_flag(
+        self, name: str, version: str | int, flag: str, reason: str, *, actor: Actor
+    ) -> list[FlagInfo]:
+        """Resolve the open flags named ``flag`` on a version, with a reason (audited).
+
+        The flags stay in the registry with who resolved them, when and why; a resolved
+        ``needs-review`` flag no longer blocks promotion to production. Resolving needs the
+        role approver or admin (:data:`~charter.registry.roles.PERMISSIONS`).
+
+        Returns
+        -------
+        list of FlagInfo
+            The flags just resolved.
+
+        Raises
+        ------
+        CharterError
+            No reason given (nothing is stored).
+        NotFoundError
+            The version carries no open flag of that name (nothing is stored).
+        PermissionDeniedError
+            The actor may not resolve flags (audited).
+        """
+        if not reason or not reason.strip():
+            raise CharterError(
+                "resolving a flag needs a reason",
+                hint='pass --reason "..." saying what was reviewed and why the version may go on',
+            )
+        subject = f"model:{name}/{version}"
+        with self._write(actor, Action.FLAG_RESOLVE, subject, model=name) as tx:
+            row = _find_version(tx.session, name, version)
+            rows = _open_flags(tx.session, row, flag)
+            if not rows:
+                open_names = sorted(
+                    set(
+                        tx.session.scalars(
+                            select(tables.Flag.flag).where(
+                                tables.Flag.version_id == row.id,
+                                tables.Flag.resolved_at.is_(None),
+                            )
+                        )
+                    )
+                )
+                raise NotFoundError(
+                    f"{name}:{row.number} has no open flag '{flag}'",
+                    hint=(
+                        "its open flags: " + ", ".join(open_names)
+                        if open_names
+                        else "it has no open flags"
+                    )
+                    + f"; `charter show {name}:{row.number}` lists its flags",
+                )
+            now = utcnow()
+            for item in rows:
+                item.resolved_by, item.resolved_at = actor.username, now
+                item.resolved_reason = reason.strip()
+            tx.session.flush()
+            tx.audit(
+                "flag.resolve",
+                f"model:{name}/{row.number}",
+                model=name,
+                details={
+                    "version": row.number,
+                    "flag": flag,
+                    "flags": [item.id for item in rows],
+                    "raised_by": sorted({item.created_by for item in rows}),
+                    "reason": reason.strip(),
+                },
+            )
+            return [_flag_info(item) for item in rows]
 
     # ------------------------------------------------------------------ audit
     def audit_log(
@@ -1958,7 +2074,7 @@ def _version_record(session: Session, row: tables.Version, name: str) -> ModelVe
     )
     record = session.get(tables.EvidenceRecord, row.evidence_id) if row.evidence_id else None
     flags = [
-        FlagInfo(flag=f.flag, reason=f.reason, created_by=f.created_by, created_at=f.created_at)
+        _flag_info(f)
         for f in session.scalars(
             select(tables.Flag).where(tables.Flag.version_id == row.id).order_by(tables.Flag.id)
         )
@@ -1983,6 +2099,55 @@ def _version_record(session: Session, row: tables.Version, name: str) -> ModelVe
         created_at=row.created_at,
         created_by=row.created_by,
         stage_changed_at=row.stage_changed_at,
+    )
+
+
+def _flag_info(row: tables.Flag) -> FlagInfo:
+    return FlagInfo(
+        id=row.id,
+        flag=row.flag,
+        reason=row.reason,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
+        resolved_reason=row.resolved_reason,
+    )
+
+
+def _open_flags(session: Session, version: tables.Version, flag: str) -> list[tables.Flag]:
+    """The flags named ``flag`` on ``version`` that nobody resolved yet, oldest first."""
+    return list(
+        session.scalars(
+            select(tables.Flag)
+            .where(
+                tables.Flag.version_id == version.id,
+                tables.Flag.flag == flag,
+                tables.Flag.resolved_at.is_(None),
+            )
+            .order_by(tables.Flag.id)
+        )
+    )
+
+
+def _resolve_hint(name: str, number: int) -> str:
+    """Who may resolve a needs-review flag, and the command that does it."""
+    return (
+        f"a user holding one of the roles {', '.join(roles_for(Action.FLAG_RESOLVE))} reviews "
+        f"the monitoring evidence and resolves it: charter flag {name}:{number} {NEEDS_REVIEW} "
+        '--resolve --reason "..."'
+    )
+
+
+def _review_problem(session: Session, version: tables.Version, name: str) -> str | None:
+    """Why a promotion to production must wait: an open needs-review flag, or ``None``."""
+    flags = _open_flags(session, version, NEEDS_REVIEW)
+    if not flags:
+        return None
+    first = flags[0]
+    return (
+        f"{name}:{version.number} carries an open {NEEDS_REVIEW} flag (raised by "
+        f"{first.created_by} on {first.created_at:%Y-%m-%d %H:%M} UTC: {first.reason})"
     )
 
 

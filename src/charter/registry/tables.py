@@ -247,7 +247,11 @@ class Alias(Base):
 
 
 class Flag(Base):
-    """A mark on a version, such as ``needs-review`` raised by monitoring."""
+    """A mark on a version, such as ``needs-review`` raised by monitoring.
+
+    Open while ``resolved_at`` is empty; resolving fills ``resolved_by``, ``resolved_at`` and
+    ``resolved_reason`` (migration 0002) and keeps the row.
+    """
 
     __tablename__ = "charter_flags"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -256,6 +260,9 @@ class Flag(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(128))
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_reason: Mapped[str | None] = mapped_column(Text)
 
 
 # The audit trail is written and read through SQLAlchemy Core (no ORM objects in its hot

@@ -154,6 +154,18 @@ class Finding(BaseModel):
         """Whether this finding is a failure that only warns."""
         return self.severity is Severity.WARN and self.verdict in (Verdict.FAIL, Verdict.ERROR)
 
+    @property
+    def interval(self) -> Any:
+        """The confidence interval of :attr:`value` as the check recorded it, or ``None``.
+
+        A worst-group finding holds its worst group's value to the bounds, so its interval is
+        that group's (``details["worst_group"]["ci"]``), not the overall ``details["ci"]``.
+        """
+        worst = self.details.get("worst_group")
+        if self.details.get("aggregate") == "worst_group" and isinstance(worst, dict):
+            return worst.get("ci")
+        return self.details.get("ci")
+
 
 class Fingerprint(BaseModel):
     """Identity of one input the gate looked at.

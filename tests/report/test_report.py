@@ -245,3 +245,30 @@ def test_report_draws_the_stats_engine_results_with_their_own_rates() -> None:
     # only the metric's own rate is drawn and tabulated, not every standard rate
     assert "selection_rate" in table and "true_positive_rate" not in table
     assert "privileged × 0.8" in html
+
+
+def test_worst_group_finding_shows_the_worst_groups_interval_not_the_overall_one() -> None:
+    # the shape `checks.performance` writes for `aggregate: worst_group` (from a demo run)
+    finding = Finding(
+        rule_id="worst-group-recall",
+        check="recall",
+        section="performance",
+        verdict=Verdict.PASS,
+        message="recall (worst group) = 0.769",
+        metric="recall",
+        value=0.7690,
+        threshold=Threshold(min=0.6),
+        details={
+            "aggregate": "worst_group",
+            "metric": "recall",
+            "value": 0.7955,
+            "ci": [0.7826, 0.8090],
+            "worst_group": {"group": "sex=F", "value": 0.7690, "ci": [0.7451, 0.7930]},
+        },
+    )
+    assert finding.interval == [0.7451, 0.7930]
+    overall = finding.model_copy(update={"details": {**finding.details, "aggregate": "overall"}})
+    assert overall.interval == [0.7826, 0.8090]
+    html = render_html(_evidence().model_copy(update={"findings": (finding,)}))
+    assert "CI 0.7451 – 0.793" in html
+    assert "0.7826" not in html

@@ -452,7 +452,7 @@ def _quantitative(ctx: CardContext, sid: str, title: str) -> CardSection:
             f.rule_id,
             f.metric or "—",
             _fmt(f.value),
-            _interval(_finding_ci(f)),
+            _interval(f.interval),
             _threshold(f),
             f.verdict.value,
         ]
@@ -513,7 +513,7 @@ def _group_table(finding: Finding, confidence: float) -> CardTable:
             row.append(cell)
         rows.append(row)
     methods = {f"{r} {percent} CI": _method_text(sorted(used[r]), boot, percent) for r in with_ci}
-    ci = _finding_ci(finding)
+    ci = finding.interval
     note = (
         f"{finding.metric} = {_fmt(finding.value)}"
         + (f", {percent} CI {_interval(ci)}" if ci else "")
@@ -532,14 +532,6 @@ def _group_table(finding: Finding, confidence: float) -> CardTable:
         note=note,
         interval_methods=methods,
     )
-
-
-def _finding_ci(finding: Finding) -> Any:
-    """The interval of the finding's value: a worst-group finding's is its worst group's."""
-    worst = finding.details.get("worst_group")
-    if finding.details.get("aggregate") == "worst_group" and isinstance(worst, dict):
-        return worst.get("ci")
-    return finding.details.get("ci")
 
 
 def _group_interval(

@@ -98,7 +98,7 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         "groups_table": None,
         "generic": {k: details[k] for k in sorted(details) if k not in _DRAWN_KEYS},
     }
-    ci = plots._pair(details.get("ci"))
+    ci = plots._pair(finding.interval)
     if finding.value is not None and threshold is not None and finding.section in _PLOTTED:
         svg = plots.metric_against_threshold(
             finding.value,

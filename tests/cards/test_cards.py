@@ -419,3 +419,30 @@ def test_the_cli_writes_cards_and_reports(
     assert {c["framework"] for c in report["controls"]} == {"oecd"}
     assert main(["card", f"{NAME}:1", "--format", "pdf"]) == 2
     assert main(["compliance", f"{NAME}:1", "--framework", "iso"]) == 2
+
+
+def test_a_policy_changed_in_the_database_is_not_written_up(
+    team: Team,
+    promoted: Checked,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sqlalchemy import update
+
+    from charter.registry import tables
+
+    stored = team.registry.get_version(NAME, 1).policy
+    tampered = {**stored, "model": {**stored["model"], "risk_tier": "minimal"}}
+    with team.registry.engine.begin() as connection:
+        connection.execute(update(tables.Version).values(policy=tampered))
+    for key, value in team.env("otto").items():
+        if key.startswith("CHARTER_"):
+            monkeypatch.setenv(key, value)
+    capsys.readouterr()
+    out = tmp_path / "card.md"
+    for command in (["card", f"{NAME}:1", "--out", str(out)], ["compliance", f"{NAME}:1"]):
+        assert main(command) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert f"the policy stored with {NAME}:1 does not match its recorded hash" in err
+    assert not out.exists()

@@ -5,25 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from registry_support import MODEL_NAME, Team, make_candidate
-
-from charter.cli.app import main
-
-
-@pytest.fixture
-def cli(team: Team, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    def run(user: str, *args: str) -> tuple[int, str, str]:
-        for key, value in team.env(user).items():
-            if key.startswith("CHARTER_"):
-                monkeypatch.setenv(key, value)
-        monkeypatch.setenv("COLUMNS", "250")
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, " ".join(err.split())
-
-    return run
 
 
 def test_register_refuse_request_approve_promote_and_audit(team: Team, tmp_path: Path, cli) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from registry_support import MODEL_NAME, Team, make_candidate, register, snapshot
 from sqlalchemy import func, select
 
-from charter.cli.app import main
 from charter.errors import CharterError, GateFailedError, NotFoundError, PermissionDeniedError
 from charter.registry import tables
 
@@ -172,22 +172,9 @@ def test_a_flag_raised_while_approvals_are_given_refuses_the_completing_approval
 
 
 def test_the_cli_resolves_and_show_and_the_card_tell_open_and_resolved_flags(
-    team: Team,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    team: Team, tmp_path: Path, cli: Any
 ) -> None:
     register(team, make_candidate(tmp_path))
-
-    def cli(user: str, *args: str) -> tuple[int, str, str]:
-        for key, value in team.env(user).items():
-            if key.startswith("CHARTER_"):
-                monkeypatch.setenv(key, value)
-        monkeypatch.setenv("COLUMNS", "250")
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, " ".join(err.split())
 
     ref = f"{MODEL_NAME}:1"
     assert cli("mo", "flag", ref, "needs-review", "--reason", "drift [day 4]")[0] == 0

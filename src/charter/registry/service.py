@@ -56,7 +56,8 @@ from charter.errors import (
 )
 from charter.evidence import Evidence, sha256_bytes
 from charter.policy.schema import Policy
-from charter.registry import database, tables
+from charter.registry import database, listings, tables
+from charter.registry.listings import ProductionSpell, TokenInfo, VersionRow
 from charter.registry.promotion import (
     NEEDS_REVIEW,
     PROMOTABLE_STAGES,
@@ -1385,6 +1386,71 @@ class Registry:
             if model is not None:
                 query = query.where(tables.RegisteredModel.name == model)
             return [_request_record(session, r, v, n) for r, v, n in session.execute(query).all()]
+
+    # ------------------------------------------------------------------ listings
+    def production_history(self, name: str, *, actor: Actor) -> list[ProductionSpell]:
+        """Which version was live in production from when to when, newest first.
+
+        Each :class:`~charter.registry.listings.ProductionSpell` names who requested and who
+        approved the change that started it, and who ended it.
+        """
+        self._require(actor, Action.VERSION_READ, f"model:{name}", model=name)
+        with self._read() as session:
+            return listings.production_history(session, _model(session, name).id)
+
+    def version_page(
+        self, name: str, *, actor: Actor, before: int | None = None, limit: int = 50
+    ) -> list[VersionRow]:
+        """A page of ``name``'s versions, newest first, numbered below ``before``."""
+        self._require(actor, Action.VERSION_READ, f"model:{name}", model=name)
+        with self._read() as session:
+            return listings.version_rows(
+                session, _model(session, name).id, before=before, limit=limit
+            )
+
+    def aliases(self, name: str, *, actor: Actor) -> dict[str, int]:
+        """``name``'s aliases and the version number each points at."""
+        self._require(actor, Action.VERSION_READ, f"model:{name}", model=name)
+        with self._read() as session:
+            return listings.model_aliases(session, _model(session, name).id)
+
+    def audit_page(
+        self,
+        *,
+        actor: Actor,
+        model: str | None = None,
+        user: str | None = None,
+        action: str | None = None,
+        version: int | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEntry]:
+        """A page of the audit trail, newest first, sequence numbers below ``before``.
+
+        Filters as :meth:`audit_log`; ``version`` (with ``model``) keeps one version's entries.
+        """
+        self._require(actor, Action.AUDIT_READ, "audit")
+        with self.engine.connect() as connection:
+            return listings.audit_page(
+                connection,
+                model=model,
+                actor=user,
+                action=action,
+                version=version,
+                since=since,
+                until=until,
+                before=before,
+                limit=limit,
+            )
+
+    def list_tokens(self, *, actor: Actor, username: str | None = None) -> list[TokenInfo]:
+        """Tokens (prefix, label, dates), newest first: one's own, or (admins) anyone's."""
+        own = username is not None and username == actor.username
+        self._require(actor, Action.TOKEN_CREATE if own else Action.TOKEN_MANAGE, "tokens")
+        with self._read() as session:
+            return listings.tokens(session, username)
 
     def archive(
         self, name: str, ref: str | int, *, actor: Actor, reason: str | None = None

@@ -13,14 +13,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO, cast
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from charter.errors import CharterError
 from charter.registry import Registry
-from charter.registry.roles import Action
 from charter.server.dashboard.session import CSRF_FIELD, Viewer
 from charter.server.dashboard.site import (
     DashboardRoute,
@@ -78,26 +77,28 @@ def audit(
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     """A page of the trail under the filters."""
-    filters = {
-        "actor": _blank(actor),
-        "action": _blank(action),
-        "model": _blank(model),
-        "version": version,
-        "since": _blank(since),
-        "until": _blank(until),
-    }
-    if filters["version"] is not None and filters["model"] is None:
+    who, what, which = _blank(actor), _blank(action), _blank(model)
+    lower, upper = _blank(since), _blank(until)
+    if version is not None and which is None:
         raise CharterError(
             "a version filter needs the model too", hint="fill in the model field as well"
         )
+    filters: dict[str, Any] = {
+        "actor": who,
+        "action": what,
+        "model": which,
+        "version": version,
+        "since": lower,
+        "until": upper,
+    }
     entries = registry_of(request).audit_page(
         actor=viewer.actor,
-        user=filters["actor"],
-        action=filters["action"],
-        model=filters["model"],
-        version=filters["version"],
-        since=filters["since"],
-        until=filters["until"],
+        user=who,
+        action=what,
+        model=which,
+        version=version,
+        since=lower,
+        until=upper,
         before=before,
         limit=PAGE + 1,
     )
@@ -157,7 +158,7 @@ def _stream(registry: Registry, viewer: Viewer, fmt: str, filters: dict[str, Any
     def work() -> None:
         writer = _Writer()
         try:
-            registry.export_audit(writer, actor=viewer.actor, fmt=fmt, **filters)
+            registry.export_audit(cast(TextIO, writer), actor=viewer.actor, fmt=fmt, **filters)
             writer.flush()
             chunks.put(None)
         except BaseException as exc:  # handed to the response, which ends the stream
@@ -203,10 +204,3 @@ def export(
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="charter-audit.{fmt}"'},
     )
-
-
-def may_export(viewer: Viewer) -> bool:
-    """Only readers of the trail see the export links (the registry checks again)."""
-    from charter.server.dashboard.site import may
-
-    return may(viewer, Action.AUDIT_READ)

@@ -101,8 +101,12 @@ def _rows(left: dict[str, Any], right: dict[str, Any]) -> list[Row]:
     for key in sorted(set(left) | set(right)):
         a, b = left.get(key), right.get(key)
         delta = None
-        numbers = isinstance(a, int | float) and isinstance(b, int | float)
-        if numbers and not isinstance(a, bool) and not isinstance(b, bool):
+        if (
+            isinstance(a, int | float)
+            and isinstance(b, int | float)
+            and not isinstance(a, bool)
+            and not isinstance(b, bool)
+        ):
             delta = float(b) - float(a)
         rows.append(Row(key, a, b, delta))
     return rows

@@ -78,9 +78,9 @@ def login(
             login_csrf=csrf_token,
         )
         return response
-    response = redirect(_safe_next(next))
-    sessions.start(response, request, token.strip())
-    return response
+    done = redirect(_safe_next(next))
+    sessions.start(done, request, token.strip())
+    return done
 
 
 @router.post("/logout")

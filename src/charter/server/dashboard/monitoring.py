@@ -234,7 +234,7 @@ def monitoring_page(registry: Registry, name: str, number: int, actor: Actor) ->
     """The charts of one version's monitoring, with the model's production changes marked."""
     version = registry.get_version(name, number, actor=actor)
     runs = registry.monitoring_evidence(name, version.number, actor=actor)
-    marks = []
+    marks: list[dict[str, Any]] = []
     for spell in registry.production_history(name, actor=actor):
         since = spell.since if spell.since.tzinfo else spell.since.replace(tzinfo=UTC)
         marks.append(

@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from charter.errors import CharterError
 from charter.registry import Registry
 from charter.registry.roles import Action, permitted
+from charter.server import deps
 from charter.server.dashboard.session import CSRF_FIELD, LoginRequiredError, Sessions, Viewer
 
 HERE = Path(__file__).resolve().parent
@@ -68,9 +69,10 @@ def _when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return "—"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
+        value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime(fmt) + " UTC"
@@ -120,8 +122,7 @@ ENV = _environment()
 
 def registry_of(request: Request) -> Registry:
     """The registry the application serves (opened once by the app factory)."""
-    registry: Registry = request.app.state.registry
-    return registry
+    return deps.registry(request)
 
 
 def sessions_of(request: Request) -> Sessions:

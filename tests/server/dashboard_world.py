@@ -3,8 +3,8 @@
 ``credit-risk`` (scikit-learn logistic regressions saved with skops, real evidence bundles):
 
 - v1 went to production (requested by eli, approved by ann and arno), monitored by mo with a
-  real monitoring run (drift, window fairness with intervals, window accuracy) over six days of
-  a credit log that drifts from day 4;
+  real monitoring run (drift, window fairness with intervals, window accuracy) over the six days
+  up to today of a credit log that drifts from day 4;
 - v2 replaced v1 in production the same way (so the history has two spells);
 - v3 waits for production approval: requested by eli, approved by ann, one approval to go;
 - v4 waits for production approval and carries an open ``needs-review`` flag raised by mo;
@@ -88,9 +88,13 @@ def monitoring_run(version: int) -> Evidence:
         }
     )
     reference = build_profile(frame(4000, 1, 0.0, False, "2024-02-01").drop(columns=["ts"]))
+    # the six days up to today: the production changes (made now) fall in the last window
+    first = pd.Timestamp.now(tz="UTC").normalize().tz_localize(None) - pd.Timedelta(days=5)
     log = pd.concat(
         [
-            frame(600, 100 + d, 0.6 if d >= 4 else 0.0, d >= 4, f"2024-03-{d:02d}")
+            frame(
+                600, 100 + d, 0.6 if d >= 4 else 0.0, d >= 4, str(first + pd.Timedelta(days=d - 1))
+            )
             for d in range(1, 7)
         ],
         ignore_index=True,

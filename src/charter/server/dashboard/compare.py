@@ -123,7 +123,7 @@ def _fingerprints(version: ModelVersion) -> tuple[dict[str, Any], dict[str, Any]
         for field in ("sha256", "rows", "size_bytes", "format", "path"):
             if fp.get(field) is not None:
                 prints[f"{name}.{field}"] = fp[field]
-        for column, kind in (fp.get("columns") or {}).items():
+        for column, kind in (fp.get("columns") or fp.get("schema") or {}).items():
             schema[f"{name}.{column}"] = kind
     return prints, schema
 

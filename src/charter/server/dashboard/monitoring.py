@@ -217,6 +217,25 @@ def metric_charts(runs: list[Evidence], check: str) -> list[Chart]:
     return charts
 
 
+def _marks_within(xs: list[int], marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The marks inside the charted windows, the last window included to its end.
+
+    Marks closer than a hundredth of the span share one line and one label.
+    """
+    if not xs:
+        return []
+    step = xs[-1] - xs[-2] if len(xs) > 1 else 86400
+    lo, hi = xs[0], xs[-1] + step
+    inside = sorted((m for m in marks if lo <= m["x"] <= hi), key=lambda m: (m["x"], m["label"]))
+    merged: list[dict[str, Any]] = []
+    for mark in inside:
+        if merged and mark["x"] - merged[-1]["x"] <= (hi - lo) / 100:
+            merged[-1] = {**merged[-1], "label": merged[-1]["label"] + ", " + mark["label"]}
+        else:
+            merged.append(dict(mark))
+    return merged
+
+
 @dataclass(frozen=True)
 class MonitoringPage:
     """What the monitoring page of a version shows."""
@@ -248,8 +267,7 @@ def monitoring_page(registry: Registry, name: str, number: int, actor: Actor) ->
     fairness = metric_charts(runs, "window_fairness")
     performance = metric_charts(runs, "window_performance")
     for chart in (*drift, *fairness, *performance):
-        lo, hi = (chart.x[0], chart.x[-1]) if chart.x else (0, 0)
-        chart.marks = [m for m in marks if lo <= m["x"] <= hi]
+        chart.marks = _marks_within(chart.x, marks)
     return MonitoringPage(
         name=name,
         number=version.number,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,6 +91,21 @@ def _number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+_HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def _brief(details: Mapping[str, Any]) -> str:
+    """An audit entry's details on one line: ``key=value; ...``, hashes cut to 12 digits."""
+    parts = []
+    for key in sorted(details):
+        if key == "request_id":
+            continue
+        value = details[key]
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        parts.append(f"{key}={_HEX64.sub(lambda m: m.group(0)[:12] + '…', text)}")
+    return "; ".join(parts)
+
+
 def _tojson_attr(value: Any) -> Markup:
     """JSON for a ``<script type="application/json">`` block (``</`` cannot end it)."""
     text = json.dumps(value, allow_nan=False, default=str).replace("</", "<\\/")
@@ -111,6 +127,7 @@ def _environment() -> Environment:
     env.filters["when"] = _when
     env.filters["num"] = _number
     env.filters["jsonblock"] = _tojson_attr
+    env.filters["brief"] = _brief
     env.filters["urlpart"] = lambda v: quote(str(v), safe="")
     env.globals["query"] = _query
     env.globals["CSRF_FIELD"] = CSRF_FIELD

@@ -17,21 +17,24 @@
         if (y < top || y > top + height) return;
         ctx.strokeStyle = BOUND; ctx.fillStyle = BOUND;
         ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + width, y); ctx.stroke();
-        ctx.fillText(b.label, left + 4 * devicePixelRatio, y - 4 * devicePixelRatio);
+        var w = ctx.measureText(b.label).width;
+        ctx.fillText(b.label, left + width - w - 4 * devicePixelRatio, y - 4 * devicePixelRatio);
       });
       chart.marks.forEach(function (m) {
         var x = u.valToPos(m.x, "x", true);
         if (x < left || x > left + width) return;
         ctx.strokeStyle = MARK; ctx.fillStyle = MARK;
         ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
-        ctx.fillText(m.label, x + 4 * devicePixelRatio, top + 12 * devicePixelRatio);
+        var w = ctx.measureText(m.label).width;
+        var tx = x + w + 8 * devicePixelRatio > left + width ? x - w - 4 * devicePixelRatio : x + 4 * devicePixelRatio;
+        ctx.fillText(m.label, tx, top + 12 * devicePixelRatio);
       });
       ctx.restore();
     };
   }
 
   function draw(chart, el) {
-    var data = [chart.x], series = [{}], bands = [];
+    var data = [chart.x], series = [{}], bands = [], hidden = [];
     chart.series.forEach(function (s, i) {
       var colour = PALETTE[i % PALETTE.length];
       var idx = data.length;
@@ -41,6 +44,7 @@
       if (s.low && s.high) {
         data.push(s.high); series.push({label: s.label + " high", stroke: "transparent", points: {show: false}});
         data.push(s.low); series.push({label: s.label + " low", stroke: "transparent", points: {show: false}});
+        hidden.push(idx + 1, idx + 2);
         bands.push({series: [idx + 1, idx + 2], fill: "rgba(21,101,192,0.14)"});
       }
     });
@@ -52,18 +56,24 @@
     });
     chart.bounds.forEach(function (b) { values.push(b.value); });
     var lo = Math.min.apply(null, values), hi = Math.max.apply(null, values);
+    var xs = chart.x.concat(chart.marks.map(function (m) { return m.x; }));
+    var step = chart.x.length > 1 ? chart.x[chart.x.length - 1] - chart.x[chart.x.length - 2] : 86400;
+    var xlo = Math.min.apply(null, xs), xhi = Math.max.apply(null, xs.concat([chart.x[chart.x.length - 1] + step / 4]));
     var pad = (hi - lo) * 0.08 || 0.05;
     var opts = {
       width: Math.max(320, el.clientWidth || el.parentNode.clientWidth - 24),
       height: 260,
       series: series,
       bands: bands,
-      scales: {x: {time: true}, y: {range: [lo - pad, hi + pad]}},
+      scales: {x: {time: true, range: [xlo, xhi]}, y: {range: [lo - pad, hi + pad]}},
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
       axes: [{stroke: "#5f6b76", grid: {stroke: "#eef2f5"}}, {stroke: "#5f6b76", grid: {stroke: "#eef2f5"}, size: 60}],
       legend: {live: true},
       hooks: {draw: [boundsAndMarks(chart)]}
     };
     var plot = new uPlot(opts, data, el);
+    var rows = plot.root.querySelectorAll(".u-legend .u-series");
+    hidden.forEach(function (i) { if (rows[i]) rows[i].style.display = "none"; });
     el.uplot = plot;
     el.setAttribute("data-drawn", String(chart.x.length));
     window.addEventListener("resize", function () {

@@ -30,6 +30,7 @@ CSV_COLUMNS = (
     "alg",
     "prev_hash",
     "hash",
+    "request_id",
 )
 
 
@@ -61,22 +62,43 @@ def query_entries(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     limit: int | None = None,
+    subject: str | None = None,
+    request_id: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    descending: bool = False,
     batch_size: int = 10_000,
 ) -> Iterator[AuditEntry]:
     """Entries matching every filter given, in sequence order.
 
     Parameters
     ----------
-    model, actor
-        Exact model name, exact user name.
+    model, actor, subject
+        Exact model name, exact user name, exact subject (``model:credit-risk/3``).
+    request_id
+        Entries written while serving the HTTP request with this ``X-Request-Id``.
     action
         An action (``promotion.completed``) or a prefix ending in ``*`` (``promotion.*``).
     since, until
         UTC bounds on the entry time (inclusive, exclusive); naive times are taken as UTC.
     limit
         At most this many entries.
+    after, before
+        Only entries whose sequence number is above ``after`` / below ``before``: the keyset
+        of a paginated read.
+    descending
+        Newest first.
     """
-    query = select(audit_entries.c.body, audit_entries.c.hash).order_by(audit_entries.c.seq)
+    order = audit_entries.c.seq.desc() if descending else audit_entries.c.seq
+    query = select(audit_entries.c.body, audit_entries.c.hash).order_by(order)
+    if subject is not None:
+        query = query.where(audit_entries.c.subject == subject)
+    if request_id is not None:
+        query = query.where(audit_entries.c.request_id == request_id)
+    if after is not None:
+        query = query.where(audit_entries.c.seq > after)
+    if before is not None:
+        query = query.where(audit_entries.c.seq < before)
     if model is not None:
         query = query.where(audit_entries.c.model == model)
     if actor is not None:
@@ -115,6 +137,6 @@ def export_entries(entries: Iterable[AuditEntry], out: TextIO, *, fmt: str = "js
     for entry in entries:
         row = entry.to_dict()
         row["details"] = json.dumps(entry.details, sort_keys=True, ensure_ascii=False)
-        writer.writerow([row[c] for c in CSV_COLUMNS])
+        writer.writerow([row.get(c) for c in CSV_COLUMNS])
         count += 1
     return count

@@ -1660,8 +1660,17 @@ class Registry:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        descending: bool = False,
     ) -> list[AuditEntry]:
-        """Audit entries matching the filters, in sequence order (role auditor or admin)."""
+        """Audit entries matching the filters, in sequence order (role auditor or admin).
+
+        ``after``/``before`` bound the sequence numbers (a page's keyset), ``descending``
+        lists newest first; see :func:`charter.audit.log.query_entries`.
+        """
         from charter.audit.log import query_entries
 
         self._require(actor, Action.AUDIT_READ, "audit")
@@ -1675,6 +1684,11 @@ class Registry:
                     since=since,
                     until=until,
                     limit=limit,
+                    subject=subject,
+                    request_id=request_id,
+                    after=after,
+                    before=before,
+                    descending=descending,
                 )
             )
 
@@ -1689,6 +1703,8 @@ class Registry:
         action: str | None = None,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> int:
         """Write matching entries as JSON lines or CSV to ``out``; returns how many."""
         from charter.audit.log import export_entries, query_entries
@@ -1696,7 +1712,14 @@ class Registry:
         self._require(actor, Action.AUDIT_READ, "audit")
         with self.engine.connect() as connection:
             entries = query_entries(
-                connection, model=model, actor=user, action=action, since=since, until=until
+                connection,
+                model=model,
+                actor=user,
+                action=action,
+                since=since,
+                until=until,
+                subject=subject,
+                request_id=request_id,
             )
             return export_entries(entries, out, fmt=fmt)
 

@@ -1,6 +1,7 @@
 """Listings for people browsing the registry.
 
-Pages of versions and audit entries, tokens, and a model's production history.
+Pages of versions, tokens, and a model's production history. (Pages of the audit trail are
+:meth:`Registry.audit_log` with ``before`` and ``descending``.)
 
 These read queries stay fast on a large registry (10,000 versions, 1,000,000 audit entries):
 every list is a page of bounded size, fetched by keyset (``before`` the last row seen, never an
@@ -16,11 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from charter.audit.chain import AuditEntry
-from charter.audit.log import _timestamp
 from charter.registry import tables
 from charter.registry.records import _Record
 
@@ -215,47 +214,6 @@ def model_aliases(session: Session, model_id: int) -> dict[str, int]:
             .order_by(tables.Alias.alias)
         )
     }
-
-
-def audit_page(
-    connection: Connection,
-    *,
-    model: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    version: int | None = None,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
-    before: int | None = None,
-    limit: int = 50,
-) -> list[AuditEntry]:
-    """A page of audit entries, newest first, with sequence numbers below ``before``.
-
-    The filters are those of :func:`charter.audit.log.query_entries`; ``version`` (with
-    ``model``) keeps the entries about that one version (subject ``model:NAME/N``).
-    """
-    entries = tables.audit_entries
-    query = select(entries.c.body, entries.c.hash)
-    if model is not None:
-        query = query.where(entries.c.model == model)
-        if version is not None:
-            query = query.where(entries.c.subject == f"model:{model}/{version}")
-    if actor is not None:
-        query = query.where(entries.c.actor == actor)
-    if action is not None:
-        if action.endswith("*"):
-            query = query.where(entries.c.action.startswith(action[:-1], autoescape=True))
-        else:
-            query = query.where(entries.c.action == action)
-    lower, upper = _timestamp(since, "since"), _timestamp(until, "until")
-    if lower is not None:
-        query = query.where(entries.c.at >= lower)
-    if upper is not None:
-        query = query.where(entries.c.at < upper)
-    if before is not None:
-        query = query.where(entries.c.seq < before)
-    query = query.order_by(entries.c.seq.desc()).limit(page_size(limit))
-    return [AuditEntry.from_body(body, digest) for body, digest in connection.execute(query)]
 
 
 def tokens(session: Session, username: str | None = None) -> list[TokenInfo]:

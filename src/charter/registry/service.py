@@ -1414,37 +1414,6 @@ class Registry:
         with self._read() as session:
             return listings.model_aliases(session, _model(session, name).id)
 
-    def audit_page(
-        self,
-        *,
-        actor: Actor,
-        model: str | None = None,
-        user: str | None = None,
-        action: str | None = None,
-        version: int | None = None,
-        since: datetime | str | None = None,
-        until: datetime | str | None = None,
-        before: int | None = None,
-        limit: int = 50,
-    ) -> list[AuditEntry]:
-        """A page of the audit trail, newest first, sequence numbers below ``before``.
-
-        Filters as :meth:`audit_log`; ``version`` (with ``model``) keeps one version's entries.
-        """
-        self._require(actor, Action.AUDIT_READ, "audit")
-        with self.engine.connect() as connection:
-            return listings.audit_page(
-                connection,
-                model=model,
-                actor=user,
-                action=action,
-                version=version,
-                since=since,
-                until=until,
-                before=before,
-                limit=limit,
-            )
-
     def list_tokens(self, *, actor: Actor, username: str | None = None) -> list[TokenInfo]:
         """Tokens (prefix, label, dates), newest first: one's own, or (admins) anyone's."""
         own = username is not None and username == actor.username

@@ -7,19 +7,14 @@ verification of the hash chain, and links to the export of the current filter, s
 
 from __future__ import annotations
 
-import io
-import queue
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TextIO, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from charter.errors import CharterError
-from charter.registry import Registry
 from charter.server.dashboard.session import CSRF_FIELD, Viewer
 from charter.server.dashboard.site import (
     DashboardRoute,
@@ -29,11 +24,11 @@ from charter.server.dashboard.site import (
     render,
     sessions_of,
 )
+from charter.server.streaming import stream_writer
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 PAGE = 50
-_FILTERS = ("actor", "action", "model", "version", "since", "until")
 
 
 @dataclass(frozen=True)
@@ -64,6 +59,16 @@ def _blank(value: str | None) -> str | None:
     return value or None
 
 
+def _subject(model: str | None, version: int | None) -> str | None:
+    if version is None:
+        return None
+    if model is None:
+        raise CharterError(
+            "a version filter needs the model too", hint="fill in the model field as well"
+        )
+    return f"model:{model}/{version}"
+
+
 @router.get("/audit")
 def audit(
     request: Request,
@@ -74,32 +79,30 @@ def audit(
     version: Annotated[int | None, Query(ge=1)] = None,
     since: str | None = None,
     until: str | None = None,
+    request_id: Annotated[str | None, Query(max_length=128)] = None,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """A page of the trail under the filters."""
-    who, what, which = _blank(actor), _blank(action), _blank(model)
-    lower, upper = _blank(since), _blank(until)
-    if version is not None and which is None:
-        raise CharterError(
-            "a version filter needs the model too", hint="fill in the model field as well"
-        )
+    """A page of the trail under the filters, newest first."""
     filters: dict[str, Any] = {
-        "actor": who,
-        "action": what,
-        "model": which,
+        "actor": _blank(actor),
+        "action": _blank(action),
+        "model": _blank(model),
         "version": version,
-        "since": lower,
-        "until": upper,
+        "since": _blank(since),
+        "until": _blank(until),
+        "request_id": _blank(request_id),
     }
-    entries = registry_of(request).audit_page(
+    entries = registry_of(request).audit_log(
         actor=viewer.actor,
-        user=who,
-        action=what,
-        model=which,
-        version=version,
-        since=lower,
-        until=upper,
+        user=filters["actor"],
+        action=filters["action"],
+        model=filters["model"],
+        subject=_subject(filters["model"], version),
+        since=filters["since"],
+        until=filters["until"],
+        request_id=filters["request_id"],
         before=before,
+        descending=True,
         limit=PAGE + 1,
     )
     more = len(entries) > PAGE
@@ -134,73 +137,43 @@ def verify(
     return redirect("/audit#verification")
 
 
-def _stream(registry: Registry, viewer: Viewer, fmt: str, filters: dict[str, Any]) -> Iterator[str]:
-    """Run the registry's export in a thread, yielding its text as it is written."""
-    chunks: queue.Queue[str | BaseException | None] = queue.Queue(maxsize=64)
-
-    class _Writer(io.TextIOBase):
-        def __init__(self) -> None:
-            self.buffer: list[str] = []
-            self.size = 0
-
-        def write(self, text: str) -> int:
-            self.buffer.append(text)
-            self.size += len(text)
-            if self.size >= 64 * 1024:
-                self.flush()
-            return len(text)
-
-        def flush(self) -> None:
-            if self.buffer:
-                chunks.put("".join(self.buffer))
-                self.buffer, self.size = [], 0
-
-    def work() -> None:
-        writer = _Writer()
-        try:
-            registry.export_audit(cast(TextIO, writer), actor=viewer.actor, fmt=fmt, **filters)
-            writer.flush()
-            chunks.put(None)
-        except BaseException as exc:  # handed to the response, which ends the stream
-            chunks.put(exc)
-
-    threading.Thread(target=work, daemon=True, name="charter-audit-export").start()
-    while True:
-        item = chunks.get()
-        if item is None:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-
-
 @router.get("/audit/export.{fmt}")
-def export(
+async def export(
     request: Request,
     fmt: str,
     viewer: Annotated[Viewer, Depends(current_viewer)],
     actor: str | None = None,
     action: str | None = None,
     model: str | None = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
     since: str | None = None,
     until: str | None = None,
+    request_id: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
-    """The entries under the current filter, as JSON lines or CSV, streamed."""
+    """The entries under the current filter, oldest first, as JSON lines or CSV, streamed.
+
+    The registry's own export, streamed as the API streams it
+    (:func:`charter.server.streaming.stream_writer`); a refusal comes before the first byte,
+    so it is a 403 page, not a broken download.
+    """
     if fmt not in ("jsonl", "csv"):
         raise CharterError(f"unknown export format '{fmt}'", hint="use export.jsonl or export.csv")
     registry = registry_of(request)
-    # refuse before the stream starts (a refusal mid-stream could not become a 403 page)
-    registry.audit_page(actor=viewer.actor, limit=1)
-    filters = {
+    filters: dict[str, Any] = {
         "user": _blank(actor),
         "action": _blank(action),
         "model": _blank(model),
+        "subject": _subject(_blank(model), version),
         "since": _blank(since),
         "until": _blank(until),
+        "request_id": _blank(request_id),
     }
-    media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
+    body = await stream_writer(
+        lambda out: registry.export_audit(out, actor=viewer.actor, fmt=fmt, **filters)
+    )
+    media = "application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8"
     return StreamingResponse(
-        _stream(registry, viewer, fmt, filters),
+        body,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="charter-audit.{fmt}"'},
     )

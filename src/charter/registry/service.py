@@ -1375,12 +1375,7 @@ class Registry:
         if actor is not None:
             self._require(actor, Action.VERSION_READ, "requests", model=model)
         with self._read() as session:
-            query = (
-                select(tables.PromotionRequest, tables.Version, tables.RegisteredModel.name)
-                .join(tables.Version, tables.Version.id == tables.PromotionRequest.version_id)
-                .join(tables.RegisteredModel, tables.RegisteredModel.id == tables.Version.model_id)
-                .order_by(tables.PromotionRequest.id)
-            )
+            query = _requests_query()
             if status is not None:
                 query = query.where(tables.PromotionRequest.status == status)
             if model is not None:
@@ -1413,6 +1408,31 @@ class Registry:
         self._require(actor, Action.VERSION_READ, f"model:{name}", model=name)
         with self._read() as session:
             return listings.model_aliases(session, _model(session, name).id)
+
+    def recent_decisions(self, *, actor: Actor, limit: int = 10) -> list[RequestInfo]:
+        """The requests decided last (completed, rejected, refused, ...), newest first."""
+        self._require(actor, Action.VERSION_READ, "requests")
+        with self._read() as session:
+            rows = session.execute(
+                _requests_query()
+                .where(tables.PromotionRequest.status != "pending")
+                .order_by(None)
+                .order_by(
+                    tables.PromotionRequest.decided_at.desc(), tables.PromotionRequest.id.desc()
+                )
+                .limit(listings.page_size(limit))
+            ).all()
+            return [_request_record(session, r, v, n) for r, v, n in rows]
+
+    def version_requests(self, name: str, ref: str | int, *, actor: Actor) -> list[RequestInfo]:
+        """Every promotion request of one version, whatever its status, oldest first."""
+        self._require(actor, Action.VERSION_READ, f"model:{name}/{ref}", model=name)
+        with self._read() as session:
+            version = _find_version(session, name, ref)
+            rows = session.execute(
+                _requests_query().where(tables.PromotionRequest.version_id == version.id)
+            ).all()
+            return [_request_record(session, r, v, n) for r, v, n in rows]
 
     def list_tokens(self, *, actor: Actor, username: str | None = None) -> list[TokenInfo]:
         """Tokens (prefix, label, dates), newest first: one's own, or (admins) anyone's."""
@@ -2089,6 +2109,16 @@ def _request(
     model = session.get(tables.RegisteredModel, version.model_id)
     assert model is not None
     return request, version, model.name
+
+
+def _requests_query() -> Any:
+    """Requests with their version and model name, oldest first."""
+    return (
+        select(tables.PromotionRequest, tables.Version, tables.RegisteredModel.name)
+        .join(tables.Version, tables.Version.id == tables.PromotionRequest.version_id)
+        .join(tables.RegisteredModel, tables.RegisteredModel.id == tables.Version.model_id)
+        .order_by(tables.PromotionRequest.id)
+    )
 
 
 def _request_record(

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from charter.errors import CharterError
+from charter.evidence import Evidence
+from charter.policy.schema import Policy
 from charter.registry import Actor, Registry, RequestInfo
 from charter.registry.promotion import GateOutcome, evaluate_evidence
 from charter.registry.records import FlagInfo
@@ -50,14 +52,32 @@ class InboxItem:
         return max(0, self.request.required_approvals - self.request.valid_approvals)
 
 
-def inbox_item(registry: Registry, request: RequestInfo, actor: Actor) -> InboxItem:
+class _Bundles:
+    """Policies and evidence already read for this page, by hash (versions often share them)."""
+
+    def __init__(self) -> None:
+        self.policies: dict[str, Policy] = {}
+        self.evidence: dict[str, Evidence] = {}
+
+
+def inbox_item(
+    registry: Registry, request: RequestInfo, actor: Actor, bundles: _Bundles | None = None
+) -> InboxItem:
     """Gather what an approver needs to judge ``request``."""
+    seen = bundles or _Bundles()
     version = registry.get_version(request.model, request.version, actor=actor)
     gate: GateOutcome | None = None
     gate_error: str | None = None
     try:
-        policy = registry.policy(request.model, request.version, actor=actor)
-        evidence = registry.evidence(request.model, request.version, actor=actor)
+        policy = seen.policies.get(version.policy_sha256)
+        if policy is None:
+            policy = registry.policy(request.model, request.version, actor=actor)
+            seen.policies[version.policy_sha256] = policy
+        digest = version.evidence.digest if version.evidence else ""
+        evidence = seen.evidence.get(digest)
+        if evidence is None:
+            evidence = registry.evidence(request.model, request.version, actor=actor)
+            seen.evidence[digest] = evidence
         gate = evaluate_evidence(policy, evidence, request.to_stage)
     except CharterError as error:  # tampered policy, missing evidence: say so, do not hide it
         gate_error = error.message
@@ -72,18 +92,13 @@ def inbox_item(registry: Registry, request: RequestInfo, actor: Actor) -> InboxI
 
 def inbox_items(registry: Registry, actor: Actor) -> list[InboxItem]:
     """Every pending request, oldest first."""
-    return [inbox_item(registry, r, actor) for r in registry.list_requests(actor=actor)]
+    bundles = _Bundles()
+    return [inbox_item(registry, r, actor, bundles) for r in registry.list_requests(actor=actor)]
 
 
 def recent_decisions(registry: Registry, actor: Actor, limit: int = 8) -> list[RequestInfo]:
     """The latest decided requests (completed, rejected, refused), newest first."""
-    decided = [
-        r
-        for status in ("completed", "rejected", "refused")
-        for r in registry.list_requests(actor=actor, status=status)
-    ]
-    decided.sort(key=lambda r: r.decided_at or r.requested_at, reverse=True)
-    return decided[:limit]
+    return registry.recent_decisions(actor=actor, limit=limit)
 
 
 @router.get("/inbox")

@@ -21,6 +21,8 @@ from charter.server.dashboard.site import DashboardRoute, current_viewer, regist
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 PAGE = 50
+#: Production spells shown before "the whole history" is asked for.
+HISTORY = 20
 
 
 @dataclass(frozen=True)
@@ -65,24 +67,35 @@ class ModelPage:
     summary: ModelSummary
     aliases: dict[str, int]
     history: list[TimelineSpell]
+    spells: int
     versions: list[VersionRow]
     next_before: int | None
 
 
 def model_page(
-    registry: Registry, name: str, actor: Actor, *, before: int | None = None
+    registry: Registry,
+    name: str,
+    actor: Actor,
+    *,
+    before: int | None = None,
+    whole_history: bool = False,
 ) -> ModelPage:
-    """One model: its summary, aliases, production history and a page of versions."""
+    """One model: its summary, aliases, production history and a page of versions.
+
+    The history is the latest :data:`HISTORY` spells unless ``whole_history``.
+    """
     summary = next((m for m in registry.list_models(actor=actor) if m.name == name), None)
     if summary is None:
         registry.get_version(name, "latest", actor=actor)  # the registry's "no model" error
         raise AssertionError("unreachable")  # pragma: no cover
     versions = registry.version_page(name, actor=actor, before=before, limit=PAGE)
     more = len(versions) == PAGE and versions[-1].number > 1
+    spells = registry.production_history(name, actor=actor)
     return ModelPage(
         summary=summary,
         aliases=registry.aliases(name, actor=actor),
-        history=timeline(registry.production_history(name, actor=actor)),
+        history=timeline(spells if whole_history else spells[:HISTORY]),
+        spells=len(spells),
         versions=versions,
         next_before=versions[-1].number if more else None,
     )
@@ -103,7 +116,10 @@ def model(
     name: str,
     viewer: Annotated[Viewer, Depends(current_viewer)],
     before: Annotated[int | None, Query(ge=1)] = None,
+    history: str | None = None,
 ) -> Response:
     """One model: production history and versions (newest first, 50 a page)."""
-    page = model_page(registry_of(request), name, viewer.actor, before=before)
+    page = model_page(
+        registry_of(request), name, viewer.actor, before=before, whole_history=history == "all"
+    )
     return render(request, "model.html.j2", viewer, page=page, name=name, before=before)

@@ -57,13 +57,7 @@ def version_page(registry: Registry, name: str, number: int, actor: Actor) -> Ve
         evidence = registry.evidence(name, number, actor=actor)
     except CharterError as exc:
         error = exc.message
-    requests = [
-        r
-        for status in ("pending", "completed", "rejected", "refused")
-        for r in registry.list_requests(actor=actor, status=status, model=name)
-        if r.version == number
-    ]
-    requests.sort(key=lambda r: r.id)
+    requests = registry.version_requests(name, number, actor=actor)
     return VersionPage(
         version=version,
         evidence=evidence,

@@ -34,10 +34,15 @@ class TimelineSpell:
     width: float
 
     @property
-    def days(self) -> float:
-        """How long it was (or has been) live, in days."""
+    def duration(self) -> str:
+        """How long it was (or has been) live, for a person: minutes, hours or days."""
         end = self.spell.until or datetime.now(UTC)
-        return max(0.0, (_aware(end) - _aware(self.spell.since)).total_seconds() / 86400)
+        seconds = max(0.0, (_aware(end) - _aware(self.spell.since)).total_seconds())
+        if seconds < 3600:
+            return f"{seconds / 60:.0f} min"
+        if seconds < 2 * 86400:
+            return f"{seconds / 3600:.1f} hours"
+        return f"{seconds / 86400:.1f} days"
 
 
 def _aware(value: datetime) -> datetime:

@@ -93,13 +93,17 @@ def authenticated(*sources: TokenSource) -> Callable[..., Actor]:
 actor = authenticated(bearer_token)
 
 
-def performs(action: Action) -> dict[str, Any]:
-    """OpenAPI extension naming the registry action a route performs, and who may.
+def performs(*actions: Action) -> dict[str, Any]:
+    """OpenAPI extension naming the registry actions a route performs, and who may.
 
     Documentation only: the registry checks the roles when the route calls it. The tests read
-    it to send every mutating route a caller without the role.
+    it to send every route a caller without the role. A route acting on one's own or on
+    another's (tokens) names both actions.
     """
-    return {"x-charter-action": action.value, "x-charter-roles": roles_for(action)}
+    return {
+        "x-charter-actions": [a.value for a in actions],
+        "x-charter-roles": {a.value: roles_for(a) for a in actions},
+    }
 
 
 RegistryDep = Annotated[Registry, Depends(registry)]

@@ -1,9 +1,9 @@
 """Background jobs: work too slow to hold a request (registering with training data).
 
 A job runs in a small thread pool of the worker that accepted it, in a copy of the request's
-context (so its audit entries carry the request's id). Its state lives in the registry's
-database, table ``charter_jobs`` (migration 0003), so a poll answered by any worker of the
-service sees it. A job is visible to the user who started it.
+context (so its audit entries carry the request's id). The state of a job announced with 202
+lives in the registry's database, table ``charter_jobs`` (migration 0003), so a poll answered
+by any worker of the service sees it. A job is visible to the user who started it.
 
 The route waits a moment for the job (``Prefer: wait=N``, RFC 7240; default
 :data:`DEFAULT_WAIT_SECONDS`): quick work answers at once, slow work answers ``202 Accepted``
@@ -17,6 +17,7 @@ import contextvars
 import logging
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -76,7 +77,11 @@ class Job(BaseModel):
 
 
 class JobRunner:
-    """Runs jobs on a thread pool and keeps their state in the database.
+    """Runs jobs on a thread pool; keeps the state of the announced ones in the database.
+
+    A job the route answers within its wait is never stored (the caller got the outcome). One
+    answered with 202 is *published*: its row is written then, and kept up to date until it
+    ends, so polls on any worker see it.
 
     Parameters
     ----------
@@ -89,6 +94,9 @@ class JobRunner:
     def __init__(self, engine: Engine, *, threads: int = 2) -> None:
         self.engine = engine
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="charter-job")
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._published: set[str] = set()
 
     def submit(
         self,
@@ -108,21 +116,37 @@ class JobRunner:
         (str, Future)
             The job's id and its future (for :meth:`wait`).
         """
-        job_id = str(uuid.uuid4())
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(jobs_table).values(
-                    id=job_id,
-                    kind=kind,
-                    status="running",
-                    created_by=actor,
-                    request_id=request_id,
-                    created_at=utcnow(),
-                )
-            )
+        job = Job(
+            id=str(uuid.uuid4()),
+            kind=kind,
+            status="running",
+            created_by=actor,
+            request_id=request_id,
+            created_at=utcnow(),
+        )
+        with self._lock:
+            self._jobs[job.id] = job
         context = contextvars.copy_context()
-        future = self._pool.submit(context.run, self._run, job_id, work, cleanup)
-        return job_id, future
+        future = self._pool.submit(context.run, self._run, job.id, work, cleanup)
+        return job.id, future
+
+    def publish(self, job_id: str) -> Job:
+        """Store the job (the caller is about to be told to poll it) and return it."""
+        with self._lock:
+            job = self._jobs[job_id]
+            with self.engine.begin() as connection:
+                connection.execute(insert(jobs_table).values(**job.model_dump()))
+            if job.status == "running":
+                self._published.add(job_id)
+            else:
+                del self._jobs[job_id]
+            return job
+
+    def forget(self, job_id: str) -> None:
+        """Drop an unpublished job whose outcome the caller received."""
+        with self._lock:
+            if job_id not in self._published:
+                self._jobs.pop(job_id, None)
 
     def _run(
         self, job_id: str, work: Callable[[], tuple[BaseModel, str]], cleanup: Path | None
@@ -159,12 +183,24 @@ class JobRunner:
                 shutil.rmtree(cleanup, ignore_errors=True)
 
     def _finish(self, job_id: str, status: JobStatus, **values: Any) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(jobs_table)
-                .where(jobs_table.c.id == job_id)
-                .values(status=status, finished_at=utcnow(), **values)
+        finished = utcnow()
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return
+            self._jobs[job_id] = job.model_copy(
+                update={"status": status, "finished_at": finished, **values}
             )
+            if job_id not in self._published:
+                return
+            self._published.discard(job_id)
+            del self._jobs[job_id]
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(jobs_table)
+                    .where(jobs_table.c.id == job_id)
+                    .values(status=status, finished_at=finished, **values)
+                )
 
     @staticmethod
     async def wait(
@@ -182,7 +218,7 @@ class JobRunner:
         return done
 
     def get(self, job_id: str, *, actor: str) -> Job:
-        """The job ``job_id`` if ``actor`` started it."""
+        """The stored job ``job_id`` if ``actor`` started it."""
         with self.engine.connect() as connection:
             row = connection.execute(select(jobs_table).where(jobs_table.c.id == job_id)).first()
         if row is None or row.created_by != actor:

@@ -10,6 +10,7 @@ responses, not a broken stream. A client that goes away stops the writer.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -77,7 +78,9 @@ async def stream_writer(write: Callable[[TextIO], object]) -> AsyncIterator[byte
             return
         chunks.put(_DONE)
 
-    thread = threading.Thread(target=run, name="charter-stream", daemon=True)
+    # in the request's context: what the writer audits carries the request id
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(run,), name="charter-stream", daemon=True)
     thread.start()
     first = await run_in_threadpool(chunks.get)
     if isinstance(first, BaseException):

@@ -26,7 +26,7 @@ class NewToken(BaseModel):
     "/tokens",
     summary="Create a token",
     status_code=201,
-    openapi_extra=performs(Action.TOKEN_CREATE),
+    openapi_extra=performs(Action.TOKEN_CREATE, Action.TOKEN_MANAGE),
     responses=_WRITE,
 )
 def create_token(body: NewToken, registry: RegistryDep, actor: ActorDep) -> IssuedToken:
@@ -40,7 +40,7 @@ def create_token(body: NewToken, registry: RegistryDep, actor: ActorDep) -> Issu
     "/tokens/{token_id}",
     summary="Revoke a token",
     status_code=204,
-    openapi_extra=performs(Action.TOKEN_CREATE),
+    openapi_extra=performs(Action.TOKEN_CREATE, Action.TOKEN_MANAGE),
     responses=_WRITE,
 )
 def revoke_token(token_id: int, registry: RegistryDep, actor: ActorDep) -> None:

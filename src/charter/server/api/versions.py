@@ -214,13 +214,18 @@ async def register_version(
     job_id, future = runner.submit(
         "register", actor=actor.username, request_id=request_id, work=work, cleanup=folder
     )
-    outcome = await runner.wait(future, preferred_wait(prefer))
+    try:
+        outcome = await runner.wait(future, preferred_wait(prefer))
+    except BaseException:
+        runner.forget(job_id)
+        raise
     if outcome is not None:
+        runner.forget(job_id)
         version, location = outcome
         return JSONResponse(
             version.model_dump(mode="json"), status_code=201, headers={"Location": location}
         )
-    job = runner.get(job_id, actor=actor.username)
+    job = runner.publish(job_id)
     location = str(request.url_for("get_job", job_id=job_id).path)
     return JSONResponse(
         job.model_dump(mode="json"),

@@ -147,7 +147,7 @@ def test_an_approver_approves_in_place_and_the_audit_page_shows_it(
     page.wait_for_selector(f"#request-{world.pending} .badge.completed")
     assert page.url.endswith("/inbox")  # no navigation happened
     assert "2 of 2" in page.locator(f"#request-{world.pending}").inner_text()
-    request = registry.get_request(world.pending)
+    request = registry.get_request(world.pending, actor=world.team["otto"])
     assert request.status == "completed" and request.approvals[-1].approver == "arno"
     request_id = response.headers["x-request-id"]
 
@@ -169,14 +169,14 @@ def test_the_requester_is_refused_with_the_services_message(open_page: Any, worl
     registry = world.team.registry
     if "approver" not in {str(r) for r in world.team["emma"].roles}:
         registry.grant("emma", ["approver"], actor=world.team["ada"])
-    before = registry.get_request(world.flagged)
+    before = registry.get_request(world.flagged, actor=world.team["otto"])
     page = open_page("emma")
     card = page.locator(f"#request-{world.flagged}")
     card.locator("button.approve").click()
     alert = page.wait_for_selector(f"#request-{world.flagged} .alert")
     assert "separation of duties" in alert.inner_text()
     assert "emma requested this promotion and may not approve it" in alert.inner_text()
-    assert registry.get_request(world.flagged) == before
+    assert registry.get_request(world.flagged, actor=world.team["otto"]) == before
 
 
 def test_a_monitoring_chart_is_drawn_with_its_data(open_page: Any, world: World) -> None:

@@ -50,7 +50,7 @@ def _text(html: str) -> str:
 
 
 def _head(site: Site) -> int:
-    return int(site.registry.verify_audit().head_seq)
+    return int(site.registry.verify_audit(actor=site.world.team["otto"]).head_seq)
 
 
 # ------------------------------------------------------------------ login and sessions
@@ -173,7 +173,7 @@ def test_the_inbox_shows_each_request_with_requester_gate_approvals_and_flags(si
     page = _logged_in(site, "arno").get("/inbox")
     assert page.status_code == 200
     registry, world = site.registry, site.world
-    pending = registry.get_request(world.pending)
+    pending = registry.get_request(world.pending, actor=site.world.team["otto"])
     card = _card(page.text, world.pending)
     assert f"{MODEL_NAME}:{pending.version}" in card
     assert f'<strong class="requester">{pending.requested_by}</strong>' in card
@@ -205,11 +205,14 @@ def test_an_approver_approves_in_place_without_javascript(site: Site) -> None:
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"/inbox?done={world.pending}"
-    request = site.registry.get_request(world.pending)
+    request = site.registry.get_request(world.pending, actor=site.world.team["otto"])
     assert request.status == "completed"
     assert [a.approver for a in request.approvals] == ["ann", "arno"]
     assert request.approvals[1].comment == "read the card"
-    assert site.registry.get_version(MODEL_NAME, "production").number == 3
+    assert (
+        site.registry.get_version(MODEL_NAME, "production", actor=site.world.team["otto"]).number
+        == 3
+    )
     page = browser.get(response.headers["location"])
     assert f"Request {world.pending}" in _text(page.text) and "completed" in page.text
 
@@ -235,7 +238,7 @@ def test_the_requester_is_refused_with_the_services_message_and_nothing_changes(
     registry, team = site.registry, site.world.team
     registry.grant("emma", ["approver"], actor=team["ada"])  # emma requested v4
     browser = _logged_in(site, "emma")
-    before = registry.get_request(site.world.flagged)
+    before = registry.get_request(site.world.flagged, actor=site.world.team["otto"])
     response = browser.form_post(
         "/inbox", f"/requests/{site.world.flagged}/approve", {"comment": "mine"}
     )
@@ -245,7 +248,7 @@ def test_the_requester_is_refused_with_the_services_message_and_nothing_changes(
         "emma requested this promotion and may not approve it: separation of duties needs "
         "another person holding the role approver" in text
     )
-    assert registry.get_request(site.world.flagged) == before
+    assert registry.get_request(site.world.flagged, actor=site.world.team["otto"]) == before
 
 
 def test_an_open_needs_review_flag_refuses_the_last_approval_with_its_message(
@@ -260,8 +263,8 @@ def test_an_open_needs_review_flag_refuses_the_last_approval_with_its_message(
     )
     assert response.status_code == 422
     assert "needs-review" in response.text and "refused" in response.text
-    assert registry.get_request(flagged).status == "refused"
-    assert registry.get_version(MODEL_NAME, 4).stage is None
+    assert registry.get_request(flagged, actor=site.world.team["otto"]).status == "refused"
+    assert registry.get_version(MODEL_NAME, 4, actor=site.world.team["otto"]).stage is None
 
 
 def test_an_auditor_sees_no_approve_button_and_a_post_is_refused(site: Site) -> None:
@@ -270,7 +273,10 @@ def test_an_auditor_sees_no_approve_button_and_a_post_is_refused(site: Site) -> 
     assert page.status_code == 200
     assert "retrained on Q3 data" in page.text  # reads the queue
     assert "Approve</button>" not in page.text
-    before, head = site.registry.get_request(site.world.pending), _head(site)
+    before, head = (
+        site.registry.get_request(site.world.pending, actor=site.world.team["otto"]),
+        _head(site),
+    )
     token = csrf_of(browser.get("/models").text)  # the logout form's token
     response = browser.post(
         f"/requests/{site.world.pending}/approve", {"comment": "", "csrf_token": token}
@@ -279,14 +285,17 @@ def test_an_auditor_sees_no_approve_button_and_a_post_is_refused(site: Site) -> 
     assert "otto (auditor) may not promotion.approve: it needs the role approver" in _text(
         response.text
     )
-    assert site.registry.get_request(site.world.pending) == before
+    assert site.registry.get_request(site.world.pending, actor=site.world.team["otto"]) == before
     entries = site.registry.audit_log(actor=site.world.team["otto"], limit=5, descending=True)
     assert entries[0].action == "access.denied" and entries[0].seq == head + 1
 
 
 def test_a_csrf_mismatch_is_refused_and_changes_nothing(site: Site) -> None:
     browser = _logged_in(site, "arno")
-    before, head = site.registry.get_request(site.world.pending), _head(site)
+    before, head = (
+        site.registry.get_request(site.world.pending, actor=site.world.team["otto"]),
+        _head(site),
+    )
     other = _logged_in(site, "ann")
     stolen = csrf_of(other.get("/inbox").text)  # another session's token
     for token in ("", "forged", stolen):
@@ -295,7 +304,7 @@ def test_a_csrf_mismatch_is_refused_and_changes_nothing(site: Site) -> None:
         )
         assert response.status_code == 403
         assert "CSRF token does not match your session: nothing was changed" in response.text
-    assert site.registry.get_request(site.world.pending) == before
+    assert site.registry.get_request(site.world.pending, actor=site.world.team["otto"]) == before
     assert _head(site) == head
 
 
@@ -310,7 +319,7 @@ def test_rejecting_needs_a_reason_and_records_it(site: Site) -> None:
         follow_redirects=False,
     )
     assert done.status_code == 303
-    request = site.registry.get_request(site.world.pending)
+    request = site.registry.get_request(site.world.pending, actor=site.world.team["otto"])
     assert (request.status, request.reason, request.decided_by) == (
         "rejected",
         "bias in the Q3 sample",
@@ -322,7 +331,7 @@ def test_rejecting_needs_a_reason_and_records_it(site: Site) -> None:
 def test_the_models_page_shows_production_staging_and_aliases(site: Site) -> None:
     site.registry.set_alias(MODEL_NAME, "champion", 2, actor=site.world.team["eli"])
     page = _logged_in(site, "otto").get("/models")
-    summary = site.registry.list_models()[0]
+    summary = site.registry.list_models(actor=site.world.team["otto"])[0]
     row = _text(re.search(r"<tbody>(.*?)</tbody>", page.text, re.S).group(1))  # type: ignore[union-attr]
     assert row.startswith(f"{MODEL_NAME} v{summary.production} none champion → v2")
     assert f"{summary.versions}" in row
@@ -348,8 +357,8 @@ def test_the_production_history_names_who_requested_and_approved_each_change(
 def test_the_version_page_shows_lineage_findings_and_flags(site: Site) -> None:
     page = _logged_in(site, "otto").get(f"/models/{MODEL_NAME}/versions/4")
     assert page.status_code == 200
-    version = site.registry.get_version(MODEL_NAME, 4)
-    evidence = site.registry.evidence(MODEL_NAME, 4)
+    version = site.registry.get_version(MODEL_NAME, 4, actor=site.world.team["otto"])
+    evidence = site.registry.evidence(MODEL_NAME, 4, actor=site.world.team["otto"])
     text = _text(page.text)
     for finding in evidence.findings:
         assert finding.rule_id in text
@@ -370,7 +379,7 @@ def test_an_approver_resolves_a_flag_from_the_version_page(site: Site) -> None:
     browser.form_post(
         page, f"{page}/flags/needs-review/resolve", {"reason": "shadow drift explained"}
     )
-    flag = site.registry.get_version(MODEL_NAME, 4).flags[0]
+    flag = site.registry.get_version(MODEL_NAME, 4, actor=site.world.team["otto"]).flags[0]
     assert (flag.resolved_by, flag.resolved_reason) == ("arno", "shadow drift explained")
     assert "resolved by arno" in browser.get(page).text
 
@@ -380,10 +389,10 @@ def test_evidence_and_artifact_downloads_are_the_stored_bytes(site: Site) -> Non
     base = f"/models/{MODEL_NAME}/versions/2"
     evidence = browser.get(f"{base}/evidence.json")
     assert evidence.status_code == 200
-    stored = site.registry.evidence(MODEL_NAME, 2)
+    stored = site.registry.evidence(MODEL_NAME, 2, actor=site.world.team["otto"])
     assert json.loads(evidence.text) == json.loads(stored.to_json())
     artifact = browser.get(f"{base}/artifact")
-    version = site.registry.get_version(MODEL_NAME, 2)
+    version = site.registry.get_version(MODEL_NAME, 2, actor=site.world.team["otto"])
     assert hashlib.sha256(artifact.content).hexdigest() == version.artifact_sha256
 
 
@@ -391,7 +400,9 @@ def test_the_card_is_the_registrys_card(site: Site) -> None:
     from charter.cards import model_card, render_card
 
     page = _logged_in(site, "otto").get(f"/models/{MODEL_NAME}/versions/2/card")
-    card = render_card(model_card(site.registry, MODEL_NAME, 2), "html")
+    card = render_card(
+        model_card(site.registry, MODEL_NAME, 2, actor=site.world.team["otto"]), "html"
+    )
     assert page.status_code == 200 and page.text == card
 
 
@@ -409,7 +420,9 @@ def test_compare_shows_findings_side_by_side_and_changes_only(site: Site) -> Non
     url = f"/compare?a={MODEL_NAME}:1&b={MODEL_NAME}:2"
     full = browser.get(url)
     changes = browser.get(url + "&changes=1")
-    one, two = (site.registry.get_version(MODEL_NAME, n) for n in (1, 2))
+    one, two = (
+        site.registry.get_version(MODEL_NAME, n, actor=site.world.team["otto"]) for n in (1, 2)
+    )
     assert one.artifact_sha256 != two.artifact_sha256
     for page in (full, changes):
         assert page.status_code == 200
@@ -448,7 +461,7 @@ def test_verifying_the_chain_shows_when_and_up_to_which_entry(site: Site) -> Non
     browser = _logged_in(site, "otto")
     assert "not verified" in browser.get("/audit").text
     browser.form_post("/audit", "/audit/verify", {})
-    report = site.registry.verify_audit()
+    report = site.registry.verify_audit(actor=site.world.team["otto"])
     page = _text(browser.get("/audit").text)
     assert "chain intact" in page
     assert f"up to entry #{report.head_seq}" in page
@@ -507,7 +520,7 @@ def test_the_audit_page_shows_the_request_id_of_an_entry(site: Site) -> None:
 def test_the_monitoring_page_tabulates_the_recorded_windows(site: Site) -> None:
     page = _logged_in(site, "otto").get(f"/models/{MODEL_NAME}/versions/1/monitoring")
     assert page.status_code == 200
-    evidence = site.registry.monitoring_evidence(MODEL_NAME, 1)[0]
+    evidence = site.registry.monitoring_evidence(MODEL_NAME, 1, actor=site.world.team["otto"])[0]
     parity = next(f for f in evidence.findings if f.check == "window_fairness")
     charts = _charts(page.text)
     fairness = charts[f"window_fairness-{parity.rule_id}"]

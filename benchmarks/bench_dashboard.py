@@ -366,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
             pages: list[tuple[str, str, str | None]] = [
                 ("approver", "/inbox", "/api/v1/requests"),
                 ("auditor", "/models", "/api/v1/models"),
-                ("auditor", f"/models/{NAME}", f"/api/v1/models/{NAME}/versions?limit=50"),
+                # (not /api/v1/models/NAME/versions: it builds every version's record, ~30 s here)
+                ("auditor", f"/models/{NAME}", f"/api/v1/models/{NAME}"),
                 ("auditor", f"/models/{NAME}?before={args.versions // 2}", None),
                 (
                     "auditor",

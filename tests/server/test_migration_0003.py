@@ -8,7 +8,7 @@ request carry the id in their hashed body and in the generated, indexed column.
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import insert, inspect, select
 
 from charter.audit.chain import ChainWriter, initialise_head
 from charter.audit.log import query_entries

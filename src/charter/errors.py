@@ -111,10 +111,26 @@ class ConflictError(CharterError):
 
 
 class GateFailedError(CharterError):
-    """A gate or promotion refused because a blocking rule failed."""
+    """A gate or promotion refused because a blocking rule failed.
+
+    Parameters
+    ----------
+    message
+        What was refused and why.
+    hint
+        What to do about it.
+    problems
+        Each reason on its own (a refused promotion's list), when known.
+    """
 
     exit_code = 1
     http_status = 422
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, problems: Iterable[str] | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = list(problems) if problems is not None else None
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

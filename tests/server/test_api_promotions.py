@@ -85,8 +85,8 @@ def test_a_refused_promotion_carries_the_services_message_and_problems(
     assert body["hint"]
     [request] = team.registry.list_requests(status="refused")
     assert body["detail"].endswith(request.reason)
-    if "problems" in body:  # the service's list, when its error carries one
-        assert "; ".join(body["problems"]) == request.reason
+    assert len(body["problems"]) == 1 and "few-nulls" in body["problems"][0]
+    assert "; ".join(body["problems"]) == request.reason
 
 
 def test_approving_ones_own_request_is_refused_and_changes_nothing_but_the_denial(

@@ -112,6 +112,7 @@ def refuse(
         f"promotion of {name}:{version.number} to {request.to_stage} refused: "
         + "; ".join(problems),
         hint=hint,
+        problems=problems,
     )
 
 

@@ -307,9 +307,16 @@ class Registry:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         return self.queries.get_version(name, ref, actor=actor)
 
-    def list_versions(self, name: str, *, actor: Actor | None = None) -> list[ModelVersion]:
-        """Every version of ``name``, oldest first."""
-        return self.queries.list_versions(name, actor=actor)
+    def list_versions(
+        self,
+        name: str,
+        *,
+        actor: Actor | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[ModelVersion]:
+        """Every version of ``name``, oldest first (numbers above ``after``, at most ``limit``)."""
+        return self.queries.list_versions(name, actor=actor, after=after, limit=limit)
 
     def list_models(self, *, actor: Actor | None = None) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""

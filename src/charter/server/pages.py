@@ -24,11 +24,8 @@ class Page(BaseModel, Generic[T]):
     )
 
 
-def page_after(
-    rows: Sequence[T], *, key: Callable[[T], int], after: int | None, limit: int
-) -> Page[T]:
-    """The page of ``rows`` (sorted by ascending ``key``) whose keys follow ``after``."""
-    start = [r for r in rows if after is None or key(r) > after]
-    items = list(start[:limit])
-    more = len(start) > limit
+def page_of(rows: Sequence[T], *, key: Callable[[T], int], limit: int) -> Page[T]:
+    """The page of ``rows``, read with ``limit + 1``: one more row means another page."""
+    items = list(rows[:limit])
+    more = len(rows) > limit
     return Page[T](items=items, next=key(items[-1]) if more and items else None)

@@ -20,7 +20,7 @@ from charter.audit.chain import AuditEntry
 from charter.errors import CharterError
 from charter.registry import Action, Actor, Registry
 from charter.server.deps import ActorDep, RegistryDep, performs
-from charter.server.pages import Page
+from charter.server.pages import Page, page_of
 from charter.server.problems import problem_responses
 from charter.server.streaming import stream_writer
 
@@ -158,9 +158,7 @@ def audit_log(
         after=None if descending else cursor,
         descending=descending,
     )
-    items = [_entry(e) for e in rows[:limit]]
-    more = len(rows) > limit
-    return Page[Entry](items=items, next=items[-1].seq if more and items else None)
+    return page_of([_entry(e) for e in rows], key=lambda e: e.seq, limit=limit)
 
 
 @router.get(

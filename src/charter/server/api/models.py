@@ -18,7 +18,7 @@ from charter.errors import NotFoundError
 from charter.evidence import Evidence
 from charter.registry import Action, ModelSummary, ModelVersion, TransitionInfo
 from charter.server.deps import ActorDep, RegistryDep, performs
-from charter.server.pages import Page, page_after
+from charter.server.pages import Page, page_of
 from charter.server.problems import problem_responses
 
 router = APIRouter(tags=["models"])
@@ -120,8 +120,8 @@ def list_versions(
     ] = None,
 ) -> Page[ModelVersion]:
     """The versions of a model, oldest first, a page at a time (keyset on the number)."""
-    rows = registry.list_versions(name, actor=actor)
-    return page_after(rows, key=lambda v: v.number, after=after, limit=limit)
+    rows = registry.list_versions(name, actor=actor, after=after, limit=limit + 1)
+    return page_of(rows, key=lambda v: v.number, limit=limit)
 
 
 @router.get(

@@ -22,12 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 from registry_support import (
     MODEL_NAME,
     Team,
+    _model_bytes,
     make_candidate,
     make_team,
     register,
+    training_frame,
 )
 
-from charter.evidence import Evidence
+from charter.evidence import Evidence, Finding, Severity, Verdict
 
 
 @dataclass
@@ -103,12 +105,40 @@ def monitoring_run(version: int) -> Evidence:
     return result.evidence
 
 
+def shap_finding(seed: int) -> Finding:
+    """Global SHAP importances (mean |SHAP value|) of the world's model for ``seed``, computed
+    with shap's LinearExplainer on its training rows, as the gate's explainability rule
+    records them."""
+    import numpy as np
+    import shap
+    import skops.io as sio
+
+    model = sio.loads(
+        _model_bytes(seed), trusted=["sklearn.linear_model._logistic.LogisticRegression"]
+    )
+    features = training_frame(seed=seed)[["income", "debt"]]
+    values = shap.LinearExplainer(model, features).shap_values(features)
+    importances = dict(zip(features.columns, np.abs(values).mean(axis=0).tolist(), strict=True))
+    return Finding(
+        rule_id="shap",
+        check="shap_explanations",
+        section="explainability",
+        verdict=Verdict.PASS,
+        severity=Severity.WARN,
+        message="SHAP explanations computed (linear)",
+        details={"explainer": "linear", "importances": importances},
+    )
+
+
 def build_world(folder: Path) -> World:
     """Build the registry described in the module notes in ``folder`` (SQLite)."""
     team = make_team(f"sqlite:///{folder / 'registry.db'}", folder / "artifacts")
     registry = team.registry
     for seed in range(1, 6):
-        register(team, make_candidate(folder / f"v{seed}", seed=seed))
+        candidate = make_candidate(
+            folder / f"v{seed}", seed=seed, extra_findings=[shap_finding(seed)]
+        )
+        register(team, candidate)
     for number in (1, 2):
         request = registry.request_promotion(MODEL_NAME, number, "production", actor=team["eli"])
         registry.approve(request.id, actor=team["ann"], comment=f"v{number} evidence read")

@@ -369,6 +369,13 @@ def test_the_version_page_shows_lineage_findings_and_flags(site: Site) -> None:
         assert f"<h3>{part}</h3>" in page.text
     flag = version.open_flags[0]
     assert flag.flag == "needs-review" and flag.reason in text
+    # SHAP importances, largest first, as recorded in the evidence
+    shap = next(f for f in evidence.findings if f.check == "shap_explanations")
+    ranked = sorted(shap.details["importances"].items(), key=lambda kv: -kv[1])
+    section = page.text.split("SHAP importances")[1].split("</div>\n")[0]
+    shown = re.findall(r"<span>([a-z]+)</span><div>", section)
+    assert shown == [name for name, _ in ranked]
+    assert f"{ranked[0][1]:.3g}" in section
     assert "Resolve</button>" not in page.text  # an auditor may not resolve
 
 

@@ -404,7 +404,9 @@ def _dashboard_hint(demo: Demo) -> None:
     )
     for user, roles in USERS.items():
         token = registry["tokens"].get(user, "")
-        console.print(f"  {user:<5} {', '.join(roles):<24} {token}", highlight=False)
+        console.print(
+            f"  {user:<5} {', '.join(roles):<22} {token}", highlight=False, soft_wrap=True
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
    tables below each chart show the same numbers. */
 (function () {
   "use strict";
-  var PALETTE = ["#1565c0", "#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4e342e", "#ef6c00", "#37474f"];
+  var PALETTE = ["#1565c0", "#6a1b9a", "#00838f", "#ad1457", "#558b2f", "#4e342e", "#ef6c00",
+                 "#37474f", "#c0ca33", "#5e35b1", "#00acc1", "#8d6e63"];
   var BOUND = "#c62828", MARK = "#607d8b";
 
   function boundsAndMarks(chart) {

@@ -636,3 +636,62 @@ def test_the_static_files_are_served_and_nothing_outside_them(site: Site) -> Non
     )
     assert browser.get("/static/../session.py").status_code == 404
     assert browser.get("/static/%2e%2e/session.py").status_code == 404
+
+
+# ------------------------------------------------------------------ sessions and bad input
+def test_an_expired_session_asks_to_log_in_again(site: Site) -> None:
+    import base64
+    import hashlib
+    import time
+
+    from cryptography.fernet import Fernet
+    from server_support import SECRET
+
+    from charter.server.dashboard.session import SESSION_SECONDS
+
+    digest = hashlib.sha256(b"charter-dashboard-session\0" + SECRET.encode()).digest()
+    sealer = Fernet(base64.urlsafe_b64encode(digest))
+    payload = json.dumps({"token": site.world.team.tokens["arno"], "sid": "s1"}).encode()
+    browser = site.browser()
+    fresh = sealer.encrypt_at_time(payload, int(time.time()) - 60).decode()
+    browser.client.cookies.set("charter_session", fresh)
+    assert browser.get("/inbox").status_code == 200  # the same cookie, sealed a minute ago
+    stale = sealer.encrypt_at_time(payload, int(time.time()) - SESSION_SECONDS - 60).decode()
+    browser.client.cookies.set("charter_session", stale)
+    response = browser.get("/inbox", follow_redirects=False)
+    assert response.status_code == 303
+    assert "session+expired" in response.headers["location"]
+
+
+def test_htmx_without_a_session_is_sent_to_the_login_form(site: Site) -> None:
+    response = site.browser().post(
+        f"/requests/{site.world.pending}/approve", {}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 204
+    assert response.headers["hx-redirect"].startswith("/login?next=%2F")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/models/..%2F..%2Fetc%2Fpasswd",
+        "/models/credit-risk/versions/1%2F..%2F..%2F2",
+        "/models/%2E%2E/versions/1/evidence.json",
+    ],
+)
+def test_dot_dot_in_a_name_is_a_page_saying_so_and_reads_nothing(site: Site, path: str) -> None:
+    response = _logged_in(site, "otto").get(path)
+    assert response.status_code in (404, 422)
+    # a dashboard route answers with a page; a path no route matches is the app's 404 problem
+    kind = response.headers["content-type"]
+    assert kind.startswith(("text/html", "application/problem+json"))
+    assert "Traceback" not in response.text and "root:" not in response.text
+
+
+def test_a_bad_audit_filter_is_a_400_page_with_the_hint(site: Site) -> None:
+    browser = _logged_in(site, "otto")
+    response = browser.get("/audit?since=yesterday")
+    assert response.status_code == 400
+    assert "is not a date or time" in response.text and "ISO 8601" in response.text
+    no_model = browser.get("/audit?version=3")
+    assert no_model.status_code == 400 and "needs the model" in no_model.text

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -201,6 +202,20 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _invalid(exc: RequestValidationError) -> CharterError:
+    """A page's bad query or path parameter, as a 422 saying which and why."""
+    parts = []
+    for problem in exc.errors():
+        where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("query", "path"))
+        parts.append(f"{where}: {problem.get('msg', 'invalid')}")
+    error = CharterError(
+        "the address is not valid: " + "; ".join(parts),
+        hint="check the link, or go back and use the page's own links and forms",
+    )
+    error.http_status = 422
+    return error
+
+
 class DashboardRoute(APIRoute):
     """A route that answers with pages: login redirects and HTML error pages."""
 
@@ -225,7 +240,8 @@ class DashboardRoute(APIRoute):
                     response.headers["HX-Redirect"] = "/login?" + urlencode(params)
                     return response
                 return redirect("/login?" + urlencode(params))
-            except CharterError as error:
+            except (CharterError, RequestValidationError) as raised:
+                error = raised if isinstance(raised, CharterError) else _invalid(raised)
                 try:
                     viewer = current_viewer(request)
                 except LoginRequiredError:

@@ -437,6 +437,19 @@ def test_compare_shows_findings_side_by_side_and_changes_only(site: Site) -> Non
     # the same evidence rule values on both sides: listed in full, hidden with changes only
     assert "enough-rows" in full.text and "enough-rows" not in changes.text
     assert "no differences" in changes.text
+    # SHAP importances side by side, with the difference
+    otto = site.world.team["otto"]
+    shap = [
+        next(
+            f
+            for f in site.registry.evidence(MODEL_NAME, n, actor=otto).findings
+            if f.check == "shap_explanations"
+        ).details["importances"]
+        for n in (1, 2)
+    ]
+    section = full.text.split('id="importances"')[1].split("</table>")[0]
+    delta = shap[1]["income"] - shap[0]["income"]
+    assert f"{delta:+.4g}" in section
 
 
 # ------------------------------------------------------------------ audit

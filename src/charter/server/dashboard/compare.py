@@ -15,7 +15,7 @@ from starlette.responses import Response
 from charter.errors import CharterError
 from charter.evidence import Evidence, Finding
 from charter.registry import Actor, ModelVersion, Registry, split_ref
-from charter.server.dashboard.findings import interval, state
+from charter.server.dashboard.findings import importances, interval, state
 from charter.server.dashboard.session import Viewer
 from charter.server.dashboard.site import DashboardRoute, current_viewer, registry_of, render
 
@@ -85,6 +85,7 @@ class Comparison:
     fingerprints: list[Row]
     schema: list[Row]
     record: list[Row]
+    importances: list[Row]
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -126,6 +127,11 @@ def _fingerprints(version: ModelVersion) -> tuple[dict[str, Any], dict[str, Any]
         for column, kind in (fp.get("columns") or fp.get("schema") or {}).items():
             schema[f"{name}.{column}"] = kind
     return prints, schema
+
+
+def _importances(evidence: Evidence | None) -> dict[str, Any]:
+    ranked = importances(evidence) if evidence is not None else None
+    return {name: value for name, value, _ in ranked[1]} if ranked else {}
 
 
 def _evidence(registry: Registry, version: ModelVersion, actor: Actor) -> Evidence | None:
@@ -170,6 +176,7 @@ def compare(registry: Registry, a: str, b: str, actor: Actor) -> Comparison:
         fingerprints=_rows(prints_l, prints_r),
         schema=_rows(schema_l, schema_r),
         record=_rows(record_l, record_r),
+        importances=_rows(_importances(ev_left), _importances(ev_right)),
     )
 
 

@@ -708,3 +708,20 @@ def test_a_bad_audit_filter_is_a_400_page_with_the_hint(site: Site) -> None:
     assert "is not a date or time" in response.text and "ISO 8601" in response.text
     no_model = browser.get("/audit?version=3")
     assert no_model.status_code == 400 and "needs the model" in no_model.text
+
+
+def test_the_history_shows_the_latest_spells_and_links_to_the_whole(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.server.dashboard import models
+
+    otto = site.world.team["otto"]
+    whole = site.registry.production_history(MODEL_NAME, actor=otto)
+    assert site.registry.production_history(MODEL_NAME, actor=otto, limit=1) == whole[:1]
+    monkeypatch.setattr(models, "HISTORY", 1)
+    browser = _logged_in(site, "otto")
+    page = browser.get(f"/models/{MODEL_NAME}")
+    history = page.text.split('id="production-history"')[1].split("<h2>Versions")[0]
+    assert history.count("<li") == 1 and "The whole history: 2 changes" in history
+    everything = browser.get(f"/models/{MODEL_NAME}?history=all")
+    assert everything.text.split('id="production-history"')[1].count("<li") == 2

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from charter.registry import tables
-from charter.registry.records import _Record
+from charter.registry.records import ModelSummary, _Record
 
 #: The largest page any listing returns.
 MAX_PAGE = 500
@@ -95,18 +95,31 @@ def page_size(limit: int) -> int:
     return max(1, min(int(limit), MAX_PAGE))
 
 
-def production_history(session: Session, model_id: int) -> list[ProductionSpell]:
-    """Every production spell of a model, newest first, with requester and approvers."""
-    moves = session.execute(
+def _production_moves() -> Any:
+    return (
         select(tables.StageTransition, tables.Version.number)
         .join(tables.Version, tables.Version.id == tables.StageTransition.version_id)
         .where(
-            tables.Version.model_id == model_id,
             (tables.StageTransition.to_stage == "production")
-            | (tables.StageTransition.from_stage == "production"),
+            | (tables.StageTransition.from_stage == "production")
         )
-        .order_by(tables.StageTransition.id)
-    ).all()
+    )
+
+
+def production_history(
+    session: Session, model_id: int, *, limit: int | None = None
+) -> list[ProductionSpell]:
+    """A model's production spells, newest first, with requester and approvers.
+
+    ``limit`` keeps the newest spells only, reading only the moves they are made of (a spell
+    is at most two moves: into production and out of it).
+    """
+    query = _production_moves().where(tables.Version.model_id == model_id)
+    if limit is None:
+        moves = session.execute(query.order_by(tables.StageTransition.id)).all()
+    else:
+        newest = query.order_by(tables.StageTransition.id.desc()).limit(2 * max(limit, 0) + 2)
+        moves = list(reversed(session.execute(newest).all()))
     request_ids = {t.request_id for t, _ in moves if t.request_id is not None}
     requests: dict[int, tables.PromotionRequest] = {}
     approvers: dict[int, list[str]] = defaultdict(list)
@@ -149,7 +162,46 @@ def production_history(session: Session, model_id: int) -> list[ProductionSpell]
                     spell["ended_by"] = move.actor
                     spell["ended_to"] = move.to_stage
                     break
-    return [ProductionSpell(**spell) for spell in reversed(spells)]
+    newest_first = [ProductionSpell(**spell) for spell in reversed(spells)]
+    return newest_first if limit is None else newest_first[:limit]
+
+
+def production_spells(session: Session, model_id: int) -> int:
+    """How many times a version of the model went into production."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(tables.StageTransition)
+            .join(tables.Version, tables.Version.id == tables.StageTransition.version_id)
+            .where(
+                tables.Version.model_id == model_id,
+                tables.StageTransition.to_stage == "production",
+            )
+        )
+        or 0
+    )
+
+
+def model_summary(session: Session, model: tables.RegisteredModel) -> ModelSummary:
+    """One model's version count, latest, production and staging versions, in three reads."""
+    of_model = tables.Version.model_id == model.id
+    count, latest = session.execute(
+        select(func.count(), func.max(tables.Version.number)).where(of_model)
+    ).one()
+    staged = session.execute(
+        select(tables.Version.number, tables.Version.stage).where(
+            of_model, tables.Version.stage.in_(("production", "staging"))
+        )
+    ).all()
+    return ModelSummary(
+        name=model.name,
+        versions=int(count or 0),
+        latest=int(latest) if latest is not None else None,
+        production=next((int(n) for n, stage in staged if stage == "production"), None),
+        staging=sorted(int(n) for n, stage in staged if stage == "staging"),
+        created_at=model.created_at,
+        created_by=model.created_by,
+    )
 
 
 def version_rows(

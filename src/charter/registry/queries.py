@@ -257,15 +257,25 @@ class Queries:
             return [request_record(session, r, v, n) for r, v, n in session.execute(query).all()]
 
     # ------------------------------------------------------------------ listings (pages)
-    def production_history(self, name: str, *, actor: Actor) -> list[ProductionSpell]:
+    def production_history(
+        self, name: str, *, actor: Actor, limit: int | None = None
+    ) -> list[ProductionSpell]:
         """Which version was live in production from when to when, newest first.
 
         Each :class:`~charter.registry.listings.ProductionSpell` names who requested and who
-        approved the change that started it, and who ended it.
+        approved the change that started it, and who ended it. ``limit``: the newest only.
         """
         self._allow(actor, f"model:{name}", name)
         with self.store.read() as session:
-            return listings.production_history(session, model_row(session, name).id)
+            return listings.production_history(session, model_row(session, name).id, limit=limit)
+
+    def model_overview(self, name: str, *, actor: Actor) -> tuple[ModelSummary, int]:
+        """One model's summary (as :meth:`list_models` gives it) and its production spells."""
+        self._allow(actor, f"model:{name}", name)
+        with self.store.read() as session:
+            model = model_row(session, name)
+            summary = listings.model_summary(session, model)
+            return summary, listings.production_spells(session, model.id)
 
     def version_page(
         self, name: str, *, actor: Actor, before: int | None = None, limit: int = 50

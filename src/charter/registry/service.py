@@ -377,9 +377,15 @@ class Registry:
         return self.queries.list_requests(actor=actor, status=status, model=model)
 
     # ------------------------------------------------------------------ lifecycle
-    def production_history(self, name: str, *, actor: Actor) -> list[ProductionSpell]:
+    def production_history(
+        self, name: str, *, actor: Actor, limit: int | None = None
+    ) -> list[ProductionSpell]:
         """Which version was live in production from when to when, newest first."""
-        return self.queries.production_history(name, actor=actor)
+        return self.queries.production_history(name, actor=actor, limit=limit)
+
+    def model_overview(self, name: str, *, actor: Actor) -> tuple[ModelSummary, int]:
+        """One model's summary and how many production spells it had."""
+        return self.queries.model_overview(name, actor=actor)
 
     def version_page(
         self, name: str, *, actor: Actor, before: int | None = None, limit: int = 50

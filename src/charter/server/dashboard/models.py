@@ -89,18 +89,17 @@ def model_page(
 
     The history is the latest :data:`HISTORY` spells unless ``whole_history``.
     """
-    summary = next((m for m in registry.list_models(actor=actor) if m.name == name), None)
-    if summary is None:
-        registry.get_version(name, "latest", actor=actor)  # the registry's "no model" error
-        raise AssertionError("unreachable")  # pragma: no cover
+    summary, spells = registry.model_overview(name, actor=actor)
     versions = registry.version_page(name, actor=actor, before=before, limit=PAGE)
     more = len(versions) == PAGE and versions[-1].number > 1
-    spells = registry.production_history(name, actor=actor)
+    history = registry.production_history(
+        name, actor=actor, limit=None if whole_history else HISTORY
+    )
     return ModelPage(
         summary=summary,
         aliases=registry.aliases(name, actor=actor),
-        history=timeline(spells if whole_history else spells[:HISTORY]),
-        spells=len(spells),
+        history=timeline(history),
+        spells=spells,
         versions=versions,
         next_before=versions[-1].number if more else None,
     )

@@ -25,6 +25,9 @@ from charter.server.dashboard.site import DashboardRoute, current_viewer, regist
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
+#: The latest production changes looked at for marks on the charts.
+MARKED_CHANGES = 50
+
 
 @dataclass
 class Series:
@@ -254,7 +257,7 @@ def monitoring_page(registry: Registry, name: str, number: int, actor: Actor) ->
     version = registry.get_version(name, number, actor=actor)
     runs = registry.monitoring_evidence(name, version.number, actor=actor)
     marks: list[dict[str, Any]] = []
-    for spell in registry.production_history(name, actor=actor):
+    for spell in registry.production_history(name, actor=actor, limit=MARKED_CHANGES):
         since = spell.since if spell.since.tzinfo else spell.since.replace(tzinfo=UTC)
         marks.append(
             {

@@ -150,7 +150,7 @@ def log_evidence_to_mlflow(
     name: str,
     ref: str | int,
     *,
-    actor: Actor | None = None,
+    actor: Actor,
     run_id: str | None = None,
 ) -> str:
     """Send a version's evidence to an MLflow run: the bundle, its metrics, its status.

@@ -57,9 +57,7 @@ class Queries:
         if actor is not None:
             self.store.require(actor, Action.VERSION_READ, subject, model=model)
 
-    def get_version(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> ModelVersion:
+    def get_version(self, name: str, ref: str | int = "latest", *, actor: Actor) -> ModelVersion:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         self._allow(actor, f"model:{name}/{ref}", name)
         with self.store.read() as session:
@@ -74,7 +72,7 @@ class Queries:
             assert model is not None
             return version_record(session, row, model.name)
 
-    def list_versions(self, name: str, *, actor: Actor | None = None) -> list[ModelVersion]:
+    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
         """Every version of ``name``, oldest first."""
         self._allow(actor, f"model:{name}", name)
         with self.store.read() as session:
@@ -86,7 +84,7 @@ class Queries:
             ).all()
             return [version_record(session, r, name) for r in rows]
 
-    def list_models(self, *, actor: Actor | None = None) -> list[ModelSummary]:
+    def list_models(self, *, actor: Actor) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""
         self._allow(actor, "models")
         with self.store.read() as session:
@@ -113,16 +111,14 @@ class Queries:
                 )
             return out
 
-    def evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> Evidence:
+    def evidence(self, name: str, ref: str | int = "latest", *, actor: Actor) -> Evidence:
         """The current gate evidence of a version, checked against its stored digest."""
         self._allow(actor, f"model:{name}/{ref}", name)
         with self.store.read() as session:
             return current_evidence(session, find_version(session, name, ref), name)[0]
 
     def monitoring_evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
+        self, name: str, ref: str | int = "latest", *, actor: Actor
     ) -> list[Evidence]:
         """Monitoring evidence recorded for a version, oldest first."""
         self._allow(actor, f"model:{name}/{ref}", name)
@@ -138,9 +134,7 @@ class Queries:
             ).all()
             return [parse_evidence(r, f"{name}:{row.number}") for r in records]
 
-    def history(
-        self, name: str, ref: str | int, *, actor: Actor | None = None
-    ) -> list[TransitionInfo]:
+    def history(self, name: str, ref: str | int, *, actor: Actor) -> list[TransitionInfo]:
         """The stage changes of a version, oldest first."""
         self._allow(actor, f"model:{name}/{ref}", name)
         with self.store.read() as session:
@@ -161,7 +155,7 @@ class Queries:
             ]
 
     def reference_profile(
-        self, name: str, version: str | int, *, actor: Actor | None = None
+        self, name: str, version: str | int, *, actor: Actor
     ) -> dict[str, Any] | None:
         """The reference profile of the training data kept at registration, if any."""
         self._allow(actor, f"model:{name}/{version}", name)
@@ -169,7 +163,7 @@ class Queries:
             profile = find_version(session, name, version).reference_profile
             return dict(profile) if profile is not None else None
 
-    def policy(self, name: str, ref: str | int, *, actor: Actor | None = None) -> Policy:
+    def policy(self, name: str, ref: str | int, *, actor: Actor) -> Policy:
         """The policy a version is governed by, validated again and checked against its hash.
 
         Raises
@@ -182,9 +176,7 @@ class Queries:
         with self.store.read() as session:
             return version_policy(find_version(session, name, ref), name)
 
-    def download(
-        self, name: str, ref: str | int, destination: str | Path, *, actor: Actor | None = None
-    ) -> Path:
+    def download(self, name: str, ref: str | int, destination: str | Path, *, actor: Actor) -> Path:
         """Copy a version's artifact to ``destination`` (hash checked on the way)."""
         version = self.get_version(name, ref, actor=actor)
         target = Path(destination)
@@ -192,9 +184,7 @@ class Queries:
             target = target / f"{version.model}-{version.number}.{version.artifact_format}"
         return self.artifacts.fetch(version.artifact_sha256, target)
 
-    def load_model(
-        self, name: str, ref: str | int = "production", *, actor: Actor | None = None
-    ) -> Any:
+    def load_model(self, name: str, ref: str | int = "production", *, actor: Actor) -> Any:
         """Load a version's model: hash checked, skops types as recorded at registration."""
         version = self.get_version(name, ref, actor=actor)
         path = self.artifacts.fetch_temporary(
@@ -207,7 +197,7 @@ class Queries:
         finally:
             path.unlink(missing_ok=True)
 
-    def get_request(self, request_id: int, *, actor: Actor | None = None) -> RequestInfo:
+    def get_request(self, request_id: int, *, actor: Actor) -> RequestInfo:
         """One promotion request with its approvals."""
         self._allow(actor, f"request:{request_id}")
         return self.request_info(request_id)
@@ -221,7 +211,7 @@ class Queries:
     def list_requests(
         self,
         *,
-        actor: Actor | None = None,
+        actor: Actor,
         status: str | None = "pending",
         model: str | None = None,
     ) -> list[RequestInfo]:

@@ -82,6 +82,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 }
 
 
+#: What a system actor (:meth:`charter.registry.Actor.system`) may do: read, nothing else.
+SYSTEM_PERMISSIONS: frozenset[Action] = frozenset({Action.VERSION_READ, Action.AUDIT_READ})
+
+
 def permitted(roles: Iterable[Role | str], action: Action) -> bool:
     """Whether a holder of ``roles`` may perform ``action``."""
     allowed = PERMISSIONS[action]

@@ -81,7 +81,8 @@ class Registry:
 
     Open one with :meth:`open` (an existing registry) or :meth:`initialize` (a new one). Every
     method that changes state takes the acting user as ``actor`` (from :meth:`authenticate`);
-    read methods accept one too and check it when given.
+    so does every read: a user from :meth:`authenticate`, or a trusted in-process caller's
+    :meth:`Actor.system`.
 
     Parameters
     ----------
@@ -296,68 +297,58 @@ class Registry:
         return self.registration.record_monitoring(name, version, evidence, actor=actor)
 
     # ------------------------------------------------------------------ queries
-    def get_version(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> ModelVersion:
+    def get_version(self, name: str, ref: str | int = "latest", *, actor: Actor) -> ModelVersion:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         return self.queries.get_version(name, ref, actor=actor)
 
-    def list_versions(self, name: str, *, actor: Actor | None = None) -> list[ModelVersion]:
+    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
         """Every version of ``name``, oldest first."""
         return self.queries.list_versions(name, actor=actor)
 
-    def list_models(self, *, actor: Actor | None = None) -> list[ModelSummary]:
+    def list_models(self, *, actor: Actor) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""
         return self.queries.list_models(actor=actor)
 
-    def evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> Evidence:
+    def evidence(self, name: str, ref: str | int = "latest", *, actor: Actor) -> Evidence:
         """The current gate evidence of a version, checked against its stored digest."""
         return self.queries.evidence(name, ref, actor=actor)
 
     def monitoring_evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
+        self, name: str, ref: str | int = "latest", *, actor: Actor
     ) -> list[Evidence]:
         """Monitoring evidence recorded for a version, oldest first."""
         return self.queries.monitoring_evidence(name, ref, actor=actor)
 
-    def history(
-        self, name: str, ref: str | int, *, actor: Actor | None = None
-    ) -> list[TransitionInfo]:
+    def history(self, name: str, ref: str | int, *, actor: Actor) -> list[TransitionInfo]:
         """The stage changes of a version, oldest first."""
         return self.queries.history(name, ref, actor=actor)
 
     def reference_profile(
-        self, name: str, version: str | int, *, actor: Actor | None = None
+        self, name: str, version: str | int, *, actor: Actor
     ) -> dict[str, Any] | None:
         """The reference profile of the training data kept at registration, if any."""
         return self.queries.reference_profile(name, version, actor=actor)
 
-    def policy(self, name: str, ref: str | int, *, actor: Actor | None = None) -> Policy:
+    def policy(self, name: str, ref: str | int, *, actor: Actor) -> Policy:
         """The policy a version is governed by, validated again and checked against its hash."""
         return self.queries.policy(name, ref, actor=actor)
 
-    def download(
-        self, name: str, ref: str | int, destination: str | Path, *, actor: Actor | None = None
-    ) -> Path:
+    def download(self, name: str, ref: str | int, destination: str | Path, *, actor: Actor) -> Path:
         """Copy a version's artifact to ``destination`` (hash checked on the way)."""
         return self.queries.download(name, ref, destination, actor=actor)
 
-    def load_model(
-        self, name: str, ref: str | int = "production", *, actor: Actor | None = None
-    ) -> Any:
+    def load_model(self, name: str, ref: str | int = "production", *, actor: Actor) -> Any:
         """Load a version's model: hash checked, skops types as recorded at registration."""
         return self.queries.load_model(name, ref, actor=actor)
 
-    def get_request(self, request_id: int, *, actor: Actor | None = None) -> RequestInfo:
+    def get_request(self, request_id: int, *, actor: Actor) -> RequestInfo:
         """One promotion request with its approvals."""
         return self.queries.get_request(request_id, actor=actor)
 
     def list_requests(
         self,
         *,
-        actor: Actor | None = None,
+        actor: Actor,
         status: str | None = "pending",
         model: str | None = None,
     ) -> list[RequestInfo]:
@@ -469,6 +460,6 @@ class Registry:
             until=until,
         )
 
-    def verify_audit(self, *, actor: Actor | None = None, on_batch: Any = None) -> ChainReport:
+    def verify_audit(self, *, actor: Actor, on_batch: Any = None) -> ChainReport:
         """Verify the whole audit trail; returns a :class:`~charter.audit.verify.ChainReport`."""
         return self.trail.verify_audit(actor=actor, on_batch=on_batch)

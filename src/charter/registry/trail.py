@@ -73,12 +73,11 @@ class Trail:
     def verify_audit(
         self,
         *,
-        actor: Actor | None = None,
+        actor: Actor,
         on_batch: Callable[[int], None] | None = None,
     ) -> ChainReport:
         """Verify the whole audit trail; returns a :class:`~charter.audit.verify.ChainReport`."""
-        if actor is not None:
-            self.store.require(actor, Action.AUDIT_READ, "audit")
+        self.store.require(actor, Action.AUDIT_READ, "audit")
         return verify_chain(
             self.store.engine, key=require_key(self.store.audit_alg), on_batch=on_batch
         )

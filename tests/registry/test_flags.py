@@ -93,7 +93,7 @@ def test_resolving_without_a_reason_is_refused_and_nothing_changes(
     before = snapshot(team)
     with pytest.raises(CharterError) as caught:
         team.registry.resolve_flag(MODEL_NAME, 1, "needs-review", reason, actor=team["ann"])
-    assert caught.value.exit_code == 2 and "--reason" in (caught.value.hint or "")
+    assert caught.value.exit_code == 2 and caught.value.field == "reason"
     assert snapshot(team) == before
 
 

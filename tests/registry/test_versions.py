@@ -142,8 +142,9 @@ def test_a_type_nobody_vouched_for_is_refused_until_named(team: Team, tmp_path: 
     write_evidence(candidate.evidence, policy_path=candidate.policy, model_path=candidate.model)
     unknown = sorted(set(sio.get_untrusted_types(file=candidate.model)) - DEFAULT_TRUSTED_TYPES)
     assert unknown
-    with pytest.raises(UntrustedArtifactError, match="--trust-type"):
+    with pytest.raises(UntrustedArtifactError, match="trusted_types") as caught:
         register(team, candidate)
+    assert caught.value.field == "trusted_types"
     assert team.registry.list_models(actor=team["otto"]) == []
     # not a model (no predict): registered without training data, whose profile would need
     # the model's outputs

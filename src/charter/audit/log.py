@@ -42,8 +42,9 @@ def _timestamp(value: datetime | str | None, name: str) -> str | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise CharterError(
-            f"--{name} '{value}' is not a date or time",
+            f"{name} '{value}' is not a date or time",
             hint="use ISO 8601, e.g. 2025-03-01 or 2025-03-01T12:00:00Z",
+            field=name,
         ) from None
     if parsed.tzinfo is None:
         from datetime import UTC
@@ -102,7 +103,7 @@ def export_entries(entries: Iterable[AuditEntry], out: TextIO, *, fmt: str = "js
     """Write entries to ``out`` as JSON lines or CSV; return how many were written."""
     if fmt not in EXPORT_FORMATS:
         raise CharterError(
-            f"unknown export format '{fmt}'", hint="use --format jsonl or --format csv"
+            f"unknown export format '{fmt}'", hint="use jsonl or csv", field="format"
         )
     count = 0
     if fmt == "jsonl":

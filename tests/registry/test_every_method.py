@@ -78,6 +78,7 @@ CASES: dict[str, Case] = {
     ),
     "audit_log": lambda t, a, f, c: t.registry.audit_log(actor=a),
     "export_audit": lambda t, a, f, c: t.registry.export_audit(io.StringIO(), actor=a),
+    "stream_audit": lambda t, a, f, c: list(t.registry.stream_audit(actor=a)),
     "verify_audit": lambda t, a, f, c: t.registry.verify_audit(actor=a),
 }
 
@@ -162,6 +163,7 @@ def test_a_system_actor_reads_and_never_changes_anything(
         "list_requests",
         "audit_log",
         "export_audit",
+        "stream_audit",
         "verify_audit",
     }
     if name in reads:

@@ -7,6 +7,9 @@ against the digests recorded when they were stored before they are returned.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,45 @@ from charter.registry.records import (
 from charter.registry.roles import Action
 from charter.registry.store import Store
 
+#: Loaded models kept by default (a fitted scikit-learn model is usually kilobytes to megabytes).
+MODEL_CACHE_SIZE = 8
+
+
+class ModelCache:
+    """A bounded, thread-safe LRU of loaded models, keyed by artifact sha256 and trusted types.
+
+    Parameters
+    ----------
+    size
+        How many models to keep; 0 keeps none.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._models: OrderedDict[tuple[str, tuple[str, ...]], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[str, tuple[str, ...]], load: Callable[[], Any]) -> Any:
+        """The model under ``key``, loaded with ``load`` (outside the lock) when not kept."""
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                self.hits += 1
+                return self._models[key]
+            self.misses += 1
+        model = load()
+        if self.size > 0:
+            with self._lock:
+                self._models[key] = model
+                self._models.move_to_end(key)
+                while len(self._models) > self.size:
+                    self._models.popitem(last=False)
+        return model
+
+    def __len__(self) -> int:
+        return len(self._models)
+
 
 class Queries:
     """The read side of one registry.
@@ -47,11 +89,16 @@ class Queries:
         The registry's store.
     artifacts
         Where the registry keeps artifacts.
+    cached_models
+        How many loaded models :meth:`load_model` keeps (by artifact sha256); 0 keeps none.
     """
 
-    def __init__(self, store: Store, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self, store: Store, artifacts: ArtifactStore, *, cached_models: int = MODEL_CACHE_SIZE
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
+        self.models = ModelCache(cached_models)
 
     def _allow(self, actor: Actor | None, subject: str, model: str | None = None) -> None:
         if actor is not None:
@@ -185,8 +232,17 @@ class Queries:
         return self.artifacts.fetch(version.artifact_sha256, target)
 
     def load_model(self, name: str, ref: str | int = "production", *, actor: Actor) -> Any:
-        """Load a version's model: hash checked, skops types as recorded at registration."""
+        """Load a version's model: hash checked, skops types as recorded at registration.
+
+        Loaded models are kept by artifact sha256 (and trusted types) in a bounded LRU cache:
+        the same artifact loads once however many versions or aliases name it. Every call is
+        authorised; the model returned may be shared with other callers, so do not change it.
+        """
         version = self.get_version(name, ref, actor=actor)
+        key = (version.artifact_sha256, tuple(version.trusted_types))
+        return self.models.get(key, lambda: self._load(version))
+
+    def _load(self, version: ModelVersion) -> Any:
         path = self.artifacts.fetch_temporary(
             version.artifact_sha256, suffix=f".{version.artifact_format}"
         )

@@ -25,7 +25,7 @@ input raises before anything is written.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,7 +37,7 @@ from charter.audit.chain import (
     AuditEntry,
 )
 from charter.audit.verify import ChainReport
-from charter.errors import CharterError, NotFoundError
+from charter.errors import CharterError
 from charter.evidence import Evidence
 from charter.policy.schema import Policy
 from charter.registry import database
@@ -124,7 +124,6 @@ class Registry:
         self.flags = Flags(self.store)
         self.trail = Trail(self.store)
 
-    # ------------------------------------------------------------------ opening
     @classmethod
     def open(
         cls,
@@ -141,19 +140,7 @@ class Registry:
         NotFoundError
             There is no registry at the URL (run ``charter init``).
         """
-        resolved = database.database_url(url, home=home)
-        database.require_sqlite_file(resolved)
-        engine = database.create_registry_engine(resolved)
-        revision = database.current_revision(engine)
-        if revision is None:
-            engine.dispose()
-            raise NotFoundError(
-                f"no Charter registry at {database.describe_url(resolved)}",
-                hint="run `charter init` to create one, or set CHARTER_HOME / "
-                "CHARTER_DATABASE_URL to where it lives",
-            )
-        if revision != database.SCHEMA_REVISION:
-            database.upgrade(engine)
+        engine = database.open_engine(url, home=home)
         return cls(engine, artifact_store=artifact_store, checkpoint=checkpoint)
 
     @classmethod
@@ -193,7 +180,6 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ identity
     def authenticate(self, token: str | None) -> Actor:
         """The user a token belongs to, with their roles (:meth:`Identity.authenticate`)."""
         return self.identity.authenticate(token)
@@ -241,7 +227,6 @@ class Registry:
         """Revoke a token by its id (one's own; admins: anyone's)."""
         self.identity.revoke_token(token_id, actor=actor)
 
-    # ------------------------------------------------------------------ registration
     def register(
         self,
         name: str,
@@ -296,7 +281,6 @@ class Registry:
         """Store monitoring evidence for a version and audit it; returns its id."""
         return self.registration.record_monitoring(name, version, evidence, actor=actor)
 
-    # ------------------------------------------------------------------ queries
     def get_version(self, name: str, ref: str | int = "latest", *, actor: Actor) -> ModelVersion:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         return self.queries.get_version(name, ref, actor=actor)
@@ -355,7 +339,6 @@ class Registry:
         """Promotion requests (default: those waiting), oldest first."""
         return self.queries.list_requests(actor=actor, status=status, model=model)
 
-    # ------------------------------------------------------------------ lifecycle
     def request_promotion(
         self, name: str, ref: str | int, to_stage: str, *, actor: Actor, note: str | None = None
     ) -> RequestInfo:
@@ -397,7 +380,6 @@ class Registry:
         """Remove an alias."""
         self.stages.remove_alias(name, alias, actor=actor)
 
-    # ------------------------------------------------------------------ flags
     def flag_version(
         self, name: str, version: str | int, flag: str, reason: str, *, actor: Actor
     ) -> None:
@@ -413,7 +395,6 @@ class Registry:
         """
         return self.flags.resolve_flag(name, version, flag, reason, actor=actor)
 
-    # ------------------------------------------------------------------ audit
     def audit_log(
         self,
         *,
@@ -427,6 +408,31 @@ class Registry:
     ) -> list[AuditEntry]:
         """Audit entries matching the filters, in sequence order (role auditor or admin)."""
         return self.trail.audit_log(
+            actor=actor,
+            model=model,
+            user=user,
+            action=action,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+
+    def stream_audit(
+        self,
+        *,
+        actor: Actor,
+        model: str | None = None,
+        user: str | None = None,
+        action: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[AuditEntry]:
+        """Matching entries as an iterator read in batches (to stream an export of any size).
+
+        Format them with :func:`charter.audit.log.export_lines`.
+        """
+        return self.trail.stream_audit(
             actor=actor,
             model=model,
             user=user,

@@ -162,7 +162,7 @@ def test_every_api_route_needs_a_token(api: Api) -> None:
         response = api.client.request(method, _path(path, None))
         assert response.status_code == 401, (method, path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["code"] == "authentication"
+        assert response.json()["code"] == "unauthenticated"
         assert response.headers["www-authenticate"] == "Bearer"
 
 

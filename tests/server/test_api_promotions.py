@@ -41,7 +41,7 @@ def test_request_and_two_approvals_put_a_version_in_production(
     )
     assert second.json()["status"] == "completed"
     assert second.json()["approvals_missing"] == 0
-    assert team.registry.get_version(MODEL_NAME, 1).stage == "production"
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).stage == "production"
     assert api.get("/api/v1/requests", "ann").json() == []
     assert [r["status"] for r in api.get("/api/v1/requests?status=all", "ann").json()] == [
         "completed"
@@ -83,7 +83,7 @@ def test_a_refused_promotion_carries_the_services_message_and_problems(
     assert body["detail"].startswith("promotion of credit-risk:1 to production refused")
     assert "few-nulls" in body["detail"]
     assert body["hint"]
-    [request] = team.registry.list_requests(status="refused")
+    [request] = team.registry.list_requests(actor=team["otto"], status="refused")
     assert body["detail"].endswith(request.reason)
     assert len(body["problems"]) == 1 and "few-nulls" in body["problems"][0]
     assert "; ".join(body["problems"]) == request.reason
@@ -96,7 +96,7 @@ def test_approving_ones_own_request_is_refused_and_changes_nothing_but_the_denia
     register(team, make_candidate(tmp_path / "c"))
     rid = api.post(f"{VERSIONS}/1/promotions", "eli", json={"to": "production"}).json()["id"]
     before = snapshot(team)
-    head = team.registry.verify_audit().head_seq
+    head = team.registry.verify_audit(actor=team["otto"]).head_seq
     response = api.post(
         f"/api/v1/requests/{rid}/approve", "eli", json={}, headers={"X-Request-Id": "self-1"}
     )
@@ -113,4 +113,4 @@ def test_approving_ones_own_request_is_refused_and_changes_nothing_but_the_denia
     [denial] = team.registry.audit_log(actor=team["otto"], after=head)
     assert (denial.action, denial.actor, denial.request_id) == ("access.denied", "eli", "self-1")
     assert denial.details["rule"] == "separation of duties"
-    assert team.registry.get_request(rid).approvals == []
+    assert team.registry.get_request(rid, actor=team["otto"]).approvals == []

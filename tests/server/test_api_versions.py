@@ -31,7 +31,7 @@ def test_register_with_uploads_records_what_the_cli_records(
     assert response.status_code == 201, response.text
     body = response.json()
     assert response.headers["location"] == f"{VERSIONS}/1"
-    stored = team.registry.get_version(MODEL_NAME, 1)
+    stored = team.registry.get_version(MODEL_NAME, 1, actor=team["otto"])
     assert body["number"] == 1 and body["created_by"] == "eli"
     assert stored.artifact_sha256 == hashlib.sha256(candidate.model.read_bytes()).hexdigest()
     assert stored.params == {"C": 1.0}
@@ -40,7 +40,7 @@ def test_register_with_uploads_records_what_the_cli_records(
     assert stored.lineage["model_file"] == "model.skops"
     assert stored.lineage["data"]["train"]["rows"] == 400
     assert stored.evidence is not None and stored.evidence.report_sha256 is not None
-    profile = team.registry.reference_profile(MODEL_NAME, 1)
+    profile = team.registry.reference_profile(MODEL_NAME, 1, actor=team["otto"])
     assert profile is not None and profile["rows"] == 400
     # the registration's audit entries carry the request's id
     entries = team.registry.audit_log(actor=team["otto"], model=MODEL_NAME)
@@ -209,12 +209,12 @@ def test_attach_evidence_archive_flags_and_aliases(api: Api, team: Team, tmp_pat
     assert attached.status_code == 200, attached.text
     digest = Evidence.read(fresh / "evidence.json").digest
     assert attached.json()["evidence"]["digest"] == digest
-    assert team.registry.get_version(MODEL_NAME, 1).evidence.digest == digest
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).evidence.digest == digest
 
     alias = api.put(f"/api/v1/models/{MODEL_NAME}/aliases/champion", "dora", json={"version": "1"})
     assert alias.status_code == 200 and alias.json()["aliases"] == ["champion"]
     assert api.delete(f"/api/v1/models/{MODEL_NAME}/aliases/champion", "dora").status_code == 204
-    assert team.registry.get_version(MODEL_NAME, 1).aliases == []
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).aliases == []
 
     raised = api.post(
         f"{VERSIONS}/1/flags", "mo", json={"flag": "needs-review", "reason": "drift in income"}
@@ -227,7 +227,7 @@ def test_attach_evidence_archive_flags_and_aliases(api: Api, team: Team, tmp_pat
     )
     assert resolved.status_code == 200
     assert resolved.json()[0]["resolved_by"] == "ann"
-    assert team.registry.get_version(MODEL_NAME, 1).open_flags == []
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).open_flags == []
 
     archived = api.post(f"{VERSIONS}/1/archive", "eli", json={"reason": "superseded"})
     assert archived.status_code == 200 and archived.json()["stage"] == "archived"

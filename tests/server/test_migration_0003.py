@@ -14,7 +14,7 @@ from charter.audit.chain import ChainWriter, initialise_head
 from charter.audit.log import query_entries
 from charter.audit.request_context import request_id
 from charter.audit.tables import audit_entries
-from charter.registry import Registry, database, tables
+from charter.registry import Actor, Registry, database, tables
 
 
 def _append(engine, action: str) -> None:
@@ -60,7 +60,7 @@ def test_a_0002_registry_upgrades_and_its_chain_still_verifies(database_url: str
         finally:
             request_id.reset(token)
         _append(registry.engine, "new.without-id")
-        report = registry.verify_audit()
+        report = registry.verify_audit(actor=Actor.system("test"))
         assert report.ok and report.checked == 7
         with registry.engine.connect() as connection:
             [(action, body)] = connection.execute(

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.console import console, err_console
+from charter.cli.console import console, err_console, print_error
 from charter.errors import CharterError
 
 __all__ = ["app", "console", "err_console", "main", "run"]
@@ -68,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     except CharterError as exc:
         if debug:
             err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+        print_error(exc)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

@@ -200,12 +200,15 @@ class _Setup:
         exits 2 before anything is computed or recorded.
         """
         from charter.policy import load_policy
+        from charter.registry import Actor
 
         registry = _open_registry()
         actor = _acting(registry) if registry is not None else None
+        # without a token the run reads as itself (a system actor) and records nothing
+        reader = actor if actor is not None else Actor.system("monitor")
         record = None
         if registry is not None:
-            record = _find_version(registry, name, version, actor)
+            record = _find_version(registry, name, version, reader)
         if record is not None and actor is None:
             err_console.print(
                 "[yellow]warning:[/] CHARTER_TOKEN is not set: results will not be recorded in"
@@ -216,7 +219,7 @@ class _Setup:
         if policy_path is not None:
             policy = load_policy(policy_path)
         elif record is not None:
-            policy = registry.policy(name, record.number, actor=actor)
+            policy = registry.policy(name, record.number, actor=reader)
         elif Path("policy.yaml").exists():
             policy = load_policy(Path("policy.yaml"))
         if policy is None:
@@ -224,7 +227,7 @@ class _Setup:
                 f"no policy for {name}",
                 hint="pass --policy policy.yaml, or register the model with its policy",
             )
-        profile = _reference(reference, registry, record, name, policy, actor)
+        profile = _reference(reference, registry, record, name, policy, reader)
         return cls(
             name,
             policy,

@@ -30,7 +30,7 @@ from sqlalchemy import JSON, Column, Engine, MetaData, String, Table, insert, se
 
 from charter.errors import CharterError, NotFoundError
 from charter.registry.tables import UTCDateTime, utcnow
-from charter.server.problems import error_code, error_fields, problem_body
+from charter.server.problems import error_problem, problem_body
 
 _log = logging.getLogger("charter.server")
 DEFAULT_WAIT_SECONDS = 1.0
@@ -155,7 +155,7 @@ class JobRunner:
             try:
                 resource, location = work()
             except CharterError as exc:
-                self._finish(job_id, "failed", problem=_problem_of(exc))
+                self._finish(job_id, "failed", problem=error_problem(exc))
                 raise
             except Exception as exc:
                 _log.error("job %s failed unexpectedly", job_id, exc_info=exc)
@@ -232,16 +232,6 @@ class JobRunner:
     def shutdown(self) -> None:
         """Wait for running jobs, then stop the threads."""
         self._pool.shutdown(wait=True)
-
-
-def _problem_of(exc: CharterError) -> dict[str, Any]:
-    return problem_body(
-        int(getattr(exc, "http_status", 400)),
-        exc.message,
-        code=error_code(exc),
-        hint=exc.hint,
-        **error_fields(exc),
-    )
 
 
 def preferred_wait(prefer: str | None, default: float = DEFAULT_WAIT_SECONDS) -> float:

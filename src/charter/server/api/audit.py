@@ -7,6 +7,7 @@ for a prefix, model, time range) plus ``version`` (with ``model``) and ``request
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -17,12 +18,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from charter.audit.chain import AuditEntry
+from charter.audit.log import export_lines
 from charter.errors import CharterError
-from charter.registry import Action, Actor, Registry
+from charter.registry import Action
 from charter.server.deps import ActorDep, RegistryDep, performs
 from charter.server.pages import Page, page_of
 from charter.server.problems import problem_responses
-from charter.server.streaming import stream_writer
 
 router = APIRouter(tags=["audit"])
 _READ = problem_responses(401, 403, 422)
@@ -191,34 +192,40 @@ async def export(
     where: FiltersDep,
     format: Annotated[ExportFormat, Query(description="jsonl or csv.")] = ExportFormat.JSONL,
 ) -> StreamingResponse:
-    """Every matching entry with its hashes, oldest first, as JSON lines or CSV, streamed."""
+    """Every matching entry with its hashes, oldest first, as JSON lines or CSV, streamed.
+
+    Without its ``hash`` key each JSON line is the exact text that was hashed.
+    """
     subject = where.subject()
-    body = await stream_writer(lambda out: _export(registry, actor, where, subject, format, out))
+    entries = await run_in_threadpool(
+        lambda: registry.stream_audit(
+            actor=actor,
+            model=where.model,
+            user=where.actor,
+            action=where.action,
+            since=where.since,
+            until=where.until,
+            subject=subject,
+            request_id=where.request_id,
+        )
+    )
     media = "application/x-ndjson" if format is ExportFormat.JSONL else "text/csv; charset=utf-8"
     return StreamingResponse(
-        body,
+        _chunks(export_lines(entries, fmt=format.value)),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="audit.{format.value}"'},
     )
 
 
-def _export(
-    registry: Registry,
-    actor: Actor,
-    where: Filters,
-    subject: str | None,
-    fmt: ExportFormat,
-    out: Any,
-) -> int:
-    return registry.export_audit(
-        out,
-        actor=actor,
-        fmt=fmt.value,
-        model=where.model,
-        user=where.actor,
-        action=where.action,
-        since=where.since,
-        until=where.until,
-        subject=subject,
-        request_id=where.request_id,
-    )
+def _chunks(lines: Iterator[str], size: int = 64 * 1024) -> Iterator[bytes]:
+    """Lines gathered into chunks of about ``size`` bytes (fewer, larger writes)."""
+    buffer: list[str] = []
+    length = 0
+    for line in lines:
+        buffer.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(buffer).encode("utf-8")
+            buffer, length = [], 0
+    if buffer:
+        yield "".join(buffer).encode("utf-8")

@@ -202,18 +202,24 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+class InvalidAddressError(CharterError):
+    """A page's query or path parameter that does not validate."""
+
+    code = "invalid_address"
+    title = "Invalid address"
+    http_status = 422
+
+
 def _invalid(exc: RequestValidationError) -> CharterError:
     """A page's bad query or path parameter, as a 422 saying which and why."""
     parts = []
     for problem in exc.errors():
         where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("query", "path"))
         parts.append(f"{where}: {problem.get('msg', 'invalid')}")
-    error = CharterError(
+    return InvalidAddressError(
         "the address is not valid: " + "; ".join(parts),
         hint="check the link, or go back and use the page's own links and forms",
     )
-    error.http_status = 422
-    return error
 
 
 class DashboardRoute(APIRoute):

@@ -69,7 +69,7 @@ def scan_lazy(path: str | Path, *, connection: Any = None) -> nw.LazyFrame[Any]:
         if files[0].suffix.lower() in PARQUET:
             relation = con.read_parquet(names, union_by_name=True)
         else:
-            relation = con.read_csv(names, union_by_name=True)  # type: ignore[arg-type]
+            relation = con.read_csv(names, union_by_name=True)
     except Exception as exc:  # duckdb raises its own error types
         raise DataError(
             f"cannot read the log at {path}: {exc}", hint="check that the files are valid"

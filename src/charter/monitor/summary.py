@@ -34,6 +34,7 @@ from charter.stats.frames import AnyFrame, column_names, is_lazy, to_frame
 from charter.stats.profile import DataProfile, RowGroups, profile_against, profile_against_lazy
 from charter.stats.regression import RegressionMoments, regression_moments
 from charter.stats.scores import ScoreCounts, score_counts
+from charter.stats.window import WindowSummary
 
 WINDOW_KEY = "__charter_window"
 
@@ -77,72 +78,6 @@ class LabelSpec:
             (self.prediction and self.prediction in present)
             or (self.score and self.score in present)
         )
-
-
-@dataclass(frozen=True, eq=False)
-class WindowSummary:
-    """Everything monitoring keeps of one time window.
-
-    Attributes
-    ----------
-    start, end
-        The window ``[start, end)`` in UTC.
-    profile
-        The window's data over the reference's grids.
-    counts
-        Confusion counts per sensitive group (``None`` without labels).
-    scores
-        Score counts over all labelled rows (``None`` without scores and labels).
-    regression
-        Regression moments per sensitive group (regressors).
-    selection
-        Predictions per sensitive group over every row of the window that has a prediction
-        (or a score), labelled or not: label-free counts (``labelled=False``) for demographic
-        parity, statistical parity, disparate impact and the four-fifths rule. ``None`` for
-        regressors, or when the log has no prediction or no sensitive column.
-    """
-
-    start: datetime
-    end: datetime
-    profile: DataProfile
-    counts: ConfusionCounts | None = None
-    scores: ScoreCounts | None = None
-    regression: RegressionMoments | None = None
-    selection: ConfusionCounts | None = None
-
-    @property
-    def rows(self) -> int:
-        """Rows in the window."""
-        return self.profile.rows
-
-    @property
-    def labelled_rows(self) -> int:
-        """Rows with a label."""
-        if self.counts is not None:
-            return int(self.counts.rows.sum())
-        if self.regression is not None:
-            return int(self.regression.rows.sum())
-        return 0
-
-    def merge(self, other: WindowSummary) -> WindowSummary:
-        """Add another summary (same window or an adjacent one)."""
-        return WindowSummary(
-            start=min(self.start, other.start),
-            end=max(self.end, other.end),
-            profile=self.profile.merge(other.profile),
-            counts=_merge(self.counts, other.counts),
-            scores=_merge(self.scores, other.scores),
-            regression=_merge(self.regression, other.regression),
-            selection=_merge(self.selection, other.selection),
-        )
-
-
-def _merge(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a.merge(b)
 
 
 @dataclass(frozen=True, eq=False)

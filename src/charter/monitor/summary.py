@@ -27,7 +27,8 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from charter.errors import DataError
+from charter.errors import DataError, did_you_mean
+from charter.monitor.logs import iter_batches, log_columns, log_files, scan_lazy
 from charter.monitor.windows import NAT, Window, as_utc, timestamps_ns
 from charter.stats.counts import OVERALL, ConfusionCounts, confusion_counts
 from charter.stats.frames import AnyFrame, column_names, is_lazy, to_frame
@@ -218,8 +219,6 @@ def summarize_log(
     since = as_utc(since) if since is not None else None
     until = as_utc(until) if until is not None else None
     if isinstance(log, str | Path):
-        from charter.monitor.logs import iter_batches, log_files, scan_lazy
-
         log_files(log)
         if engine == "duckdb":
             return summarize_log(
@@ -250,8 +249,6 @@ def summarize_log(
             if progress is not None:
                 progress(done)
         if total is None:
-            from charter.monitor.logs import log_columns
-
             present = log_columns(log)
             if timestamp not in present:
                 raise DataError(
@@ -286,8 +283,6 @@ def _missing(wanted: Sequence[str], present: Iterable[str]) -> list[str]:
 def _require_timestamp(frame: AnyFrame, timestamp: str) -> None:
     names = column_names(frame)
     if timestamp not in names:
-        from charter.errors import did_you_mean
-
         guess = did_you_mean(timestamp, names)
         raise DataError(
             f"timestamp column '{timestamp}' is not in the log" + (f" ({guess})" if guess else ""),

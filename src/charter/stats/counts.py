@@ -36,6 +36,7 @@ from charter.stats.frames import (
     resolve_column,
     to_frame,
 )
+from charter.stats.numeric import validate_weights
 
 GroupKey = tuple[Any, ...]
 OVERALL: GroupKey = ("__overall__",)
@@ -347,17 +348,7 @@ class ConfusionCounts:
         if sample_weight is None:
             weighted = rows.astype(np.float64)
         else:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.shape[0] != n:
-                raise DataError(
-                    f"sample_weight has {w.shape[0]} values for {n} rows",
-                    hint="pass one weight per row",
-                )
-            if not np.isfinite(w).all() or (w < 0).any():
-                raise DataError(
-                    "sample_weight must be finite and non-negative",
-                    hint="drop or fix rows with NaN, infinite or negative weights",
-                )
+            w = validate_weights(sample_weight, n)
             weighted = np.bincount(key, weights=w, minlength=size * 4).reshape(size, 2, 2)
         labelled = y_true is not None
         order = sorted(range(size), key=lambda i: _sort_key(index.keys[i]))

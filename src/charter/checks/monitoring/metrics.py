@@ -25,6 +25,7 @@ from charter.evidence import Finding, Threshold, Verdict
 from charter.policy.schema import Policy, Rule
 from charter.stats.counts import ConfusionCounts
 from charter.stats.fairness import LABEL_FREE_METRICS, NAMED_METRICS, GroupMetrics
+from charter.stats.numeric import finite_or_none
 from charter.stats.performance import evaluate, get_metric
 from charter.stats.results import MetricResult
 
@@ -258,14 +259,6 @@ def _measured(entry: WindowValue, result: MetricResult) -> WindowValue:
         ),
         groups={k: finite_or_none(v) for k, v in groups.items()} or None,
     )
-
-
-def finite_or_none(value: Any) -> float | None:
-    """``value`` as a float, or ``None`` for a missing, NaN or infinite one."""
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) or math.isinf(number) else number
 
 
 def marginal_counts(counts: ConfusionCounts, names: Sequence[str]) -> ConfusionCounts:

@@ -29,7 +29,6 @@ from charter.stats.counts import (
     OVERALL,
     GroupIndex,
     GroupKey,
-    _normal,
     eager_group_index,
     group_label,
     group_order,
@@ -43,6 +42,7 @@ from charter.stats.frames import (
     resolve_column,
     to_frame,
 )
+from charter.stats.labels import _normal
 from charter.stats.numeric import safe_ratio, validate_weights
 
 

@@ -39,8 +39,6 @@ from charter.stats.counts import (
     OVERALL,
     GroupIndex,
     GroupKey,
-    _label_map,
-    _normal,
     binary_labels,
     eager_group_index,
     group_label,
@@ -54,6 +52,7 @@ from charter.stats.frames import (
     resolve_column,
     to_frame,
 )
+from charter.stats.labels import _label_map, _normal
 from charter.stats.numeric import validate_weights
 
 #: Probabilities are clipped to [EPS, 1 - EPS] for the log loss, as in scikit-learn.

@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from charter.errors import PolicyError
 from charter.evidence import Verdict
@@ -249,8 +250,6 @@ def post_webhook(url: str, message: dict[str, Any]) -> ActionOutcome:
 
 def _redact(url: str) -> str:
     """Scheme, host and port of the URL: no credentials, path or query (secrets for Slack)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     try:
         host = parts.hostname or ""

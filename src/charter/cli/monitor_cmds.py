@@ -21,7 +21,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.app import app, console, err_console
+from charter.cli.app import app
+from charter.cli.console import acting, console, err_console, open_registry, print_error
 from charter.errors import CharterError, DataError, NotFoundError
 from charter.evidence import Verdict
 
@@ -182,9 +183,7 @@ def monitor_command(
         try:
             return job(a, b)
         except CharterError as exc:  # a bad log today must not stop tomorrow's run
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-            if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+            print_error(exc)
             return exc.exit_code
 
     runs = scheduler.run_on_schedule(
@@ -201,16 +200,17 @@ def monitor_command(
 def _session() -> tuple[Any, Any]:
     """The registry and the acting user, or ``None`` for either.
 
-    The registry is CHARTER_HOME's / CHARTER_DATABASE_URL's (``None`` when there is none); the
-    user is ``$CHARTER_TOKEN``'s (``None`` without a token; a wrong token exits 2).
+    The registry is CHARTER_HOME's / CHARTER_DATABASE_URL's (``None`` when there is none: an
+    unregistered model is monitored from --policy and --reference); the user is
+    ``$CHARTER_TOKEN``'s (``None`` without a token; a wrong token exits 2).
     """
-    from charter.registry import TOKEN_ENV, Registry
+    from charter.registry import TOKEN_ENV
 
     try:
-        registry = Registry.open()
+        registry = open_registry()
     except NotFoundError:
         return None, None
-    return registry, registry.actor_from_env() if os.environ.get(TOKEN_ENV) else None
+    return registry, acting(registry) if os.environ.get(TOKEN_ENV) else None
 
 
 def _print(outcome: Any) -> None:

@@ -157,6 +157,7 @@ def monitor_version(
     prometheus_textfile: str | Path | None = None,
     prometheus_registry: CollectorRegistry | None = None,
     progress: Callable[[int], None] | None = None,
+    system_reader: Any = None,
 ) -> MonitorOutcome:
     """Monitor model ``name``'s inference log, record the evidence and take the actions.
 
@@ -187,6 +188,9 @@ def monitor_version(
         :func:`charter.monitor.actions.take_actions`.
     progress
         Called with the rows done so far.
+    system_reader
+        Without ``actor``, the system actor the registry is read as (the caller names itself,
+        e.g. ``Actor.system("scheduler")``); nothing is recorded then.
 
     Raises
     ------
@@ -197,7 +201,13 @@ def monitor_version(
         actor may not read the version.
     """
     target = resolve_target(
-        name, registry=registry, actor=actor, version=version, policy=policy, reference=reference
+        name,
+        registry=registry,
+        actor=actor,
+        version=version,
+        policy=policy,
+        reference=reference,
+        system_reader=system_reader,
     )
     return run_target(
         target,

@@ -17,9 +17,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.app import app, console, err_console
+from charter.cli.console import console, err_console
+from charter.cli.console import find_registry as _open_registry
+from charter.cli.console import token_actor as _acting
 from charter.errors import CharterError, DataError, NotFoundError
 from charter.evidence import Verdict
+
+app = typer.Typer()  # mounted by charter.cli.app
 
 _STYLE = {
     Verdict.PASS: "[green]pass[/]",
@@ -218,7 +222,7 @@ class _Setup:
         policy = None
         if policy_path is not None:
             policy = load_policy(policy_path)
-        elif record is not None:
+        elif record is not None and registry is not None:
             policy = registry.policy(name, record.number, actor=reader)
         elif Path("policy.yaml").exists():
             policy = load_policy(Path("policy.yaml"))
@@ -236,26 +240,6 @@ class _Setup:
             registry,
             actor if record is not None else None,
         )
-
-
-def _open_registry() -> Any:
-    from charter.registry import Registry
-
-    try:
-        return Registry.open()
-    except NotFoundError:
-        return None
-
-
-def _acting(registry: Any) -> Any:
-    """The user of ``$CHARTER_TOKEN`` (a wrong token exits 2); ``None`` without a token."""
-    import os
-
-    from charter.registry.service import TOKEN_ENV
-
-    if not os.environ.get(TOKEN_ENV):
-        return None
-    return registry.actor_from_env()
 
 
 def _find_version(registry: Any, name: str, version: str | None, actor: Any) -> Any:

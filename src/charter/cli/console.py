@@ -8,12 +8,13 @@ registry named by ``CHARTER_HOME`` / ``CHARTER_DATABASE_URL``; :func:`acting` is
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from charter.errors import CharterError
+from charter.errors import CharterError, NotFoundError
 
 if TYPE_CHECKING:
     from charter.registry import Actor, Registry
@@ -53,14 +54,34 @@ def print_error(exc: CharterError) -> None:
 
 
 def open_registry() -> Registry:
-    """The registry of this working directory / environment."""
+    """The registry of this working directory / environment (an error when there is none)."""
     from charter.registry import Registry  # on first use: `charter --help` stays fast
 
     return Registry.open()
 
 
+def find_registry() -> Registry | None:
+    """The registry of this environment, or ``None`` when there is none.
+
+    For commands that can run without a registry, such as ``charter monitor``.
+    """
+    try:
+        return open_registry()
+    except NotFoundError:
+        return None
+
+
 def acting(registry: Registry) -> Actor:
-    """The user of ``$CHARTER_TOKEN``."""
+    """The user of ``$CHARTER_TOKEN`` (an error without one)."""
+    return registry.actor_from_env()
+
+
+def token_actor(registry: Registry) -> Actor | None:
+    """The user of ``$CHARTER_TOKEN`` (a wrong token is an error); ``None`` without a token."""
+    from charter.registry import TOKEN_ENV
+
+    if not os.environ.get(TOKEN_ENV):
+        return None
     return registry.actor_from_env()
 
 

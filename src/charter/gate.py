@@ -213,7 +213,7 @@ def run_gate(
     started = time.perf_counter() if started is None else started
     policy = ctx.policy
     rules = [
-        (section, rule, *_spec(section, rule)) for section, rule in policy.iter_rules(ctx.stage)
+        (section, rule, *_spec(section, rule)) for section, rule in policy.gate_rules(ctx.stage)
     ]
     preflight(ctx, [(spec, params) for _, _, spec, params in rules])
 

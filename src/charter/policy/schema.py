@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from charter.evidence import Severity, Threshold
 
 SECTIONS = ("data", "privacy", "performance", "fairness", "explainability", "monitoring")
+#: The sections whose rules the gate runs (and promotion holds evidence to); ``monitoring``
+#: rules run in ``charter monitor`` over windows of production traffic.
+GATE_SECTIONS = SECTIONS[:-1]
 STAGES = ("staging", "production")
 
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -379,6 +382,10 @@ class Policy(_Strict):
             section: _Section = getattr(self, name)
             pairs.extend((name, r) for r in section.rules if r.applies_to(stage))
         return pairs
+
+    def gate_rules(self, stage: str | None = None) -> list[tuple[str, Rule]]:
+        """The rules the gate runs for ``stage``: every section but ``monitoring``."""
+        return [(s, r) for s, r in self.iter_rules(stage) if s in GATE_SECTIONS]
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with id ``rule_id``."""

@@ -80,10 +80,20 @@ def check_command(
         Path | None,
         typer.Option("--markdown", help="Also append the Markdown summary to this file."),
     ] = None,
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="Ed25519 private key (PEM): sign the evidence, writing evidence.dsse.json.",
+        ),
+    ] = None,
 ) -> None:
     """Run the policy's gate on a model and data; exit 1 when a blocking rule fails."""
     from charter.gate import check
     from charter.report import render_markdown, write_outputs
+    from charter.signing import load_private_key
+
+    signing_key = load_private_key(sign) if sign is not None else None  # fail before the run
 
     evidence = check(
         policy,
@@ -99,6 +109,15 @@ def check_command(
         trusted_types=trust_type or (),
     )
     outputs = write_outputs(evidence, out)
+    if signing_key is not None:
+        from charter.signing import write_evidence_signature
+
+        signature = write_evidence_signature(evidence, signing_key, outputs.evidence.parent)
+        err_console.print(f"signed: {signature}", highlight=False)
+    else:  # a signature of an earlier run would sit beside evidence it does not sign
+        from charter.signing import EVIDENCE_SIGNATURE_FILE
+
+        outputs.evidence.with_name(EVIDENCE_SIGNATURE_FILE).unlink(missing_ok=True)
     print_summary(evidence)
     summary_md = render_markdown(evidence, report_path=str(outputs.report))
     if markdown is not None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tests.monitor.conftest import POLICY, credit_frame, production_log
 
 from charter.cli.app import main
-from tests.monitor.conftest import POLICY, credit_frame, production_log
 
 
 @pytest.fixture

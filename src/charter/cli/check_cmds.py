@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import box
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from charter.cli.app import app, console, err_console
-from charter.errors import CharterError, DataError
+from charter.errors import CharterError
 from charter.evidence import Evidence, Finding, Verdict
 
 _TABLE_WIDTH = 120
@@ -101,8 +101,8 @@ def check_command(
         model=model,
         target=target,
         baseline=baseline,
-        predictions=_column_or_file(predictions, "predictions"),
-        scores=_column_or_file(scores, "scores"),
+        predictions=predictions,
+        scores=scores,
         stage=stage,
         trust_pickle=trust_pickle,
         sha256=sha256,
@@ -181,29 +181,6 @@ def _verdict(finding: Finding) -> str:
     if finding.warning:
         return "[yellow]warn[/]"
     return _VERDICT_STYLE[finding.verdict]
-
-
-def _column_or_file(value: str | None, role: str) -> Any:
-    """A column name as given, or the values of a one-column file."""
-    import numpy as np
-
-    from charter.stats.frames import SUPPORTED_DATA_FILES, read_data_file
-
-    if value is None:
-        return None
-    path = Path(value)
-    if path.suffix.lower() not in SUPPORTED_DATA_FILES:
-        return value
-    if not path.exists():
-        raise DataError(f"{role} file {path} does not exist", hint="check the path")
-    frame = read_data_file(path)
-    if len(frame.columns) != 1:
-        raise DataError(
-            f"{role} file {path} has {len(frame.columns)} columns; it must have exactly one",
-            hint=f"write only the {role} to the file, or add them to the data and pass the"
-            " column name",
-        )
-    return np.asarray(frame.get_column(frame.columns[0]).to_numpy())
 
 
 def _append(path: Path, text: str) -> None:

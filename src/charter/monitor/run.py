@@ -733,9 +733,8 @@ def _require_rows(
         if part
     )
     if summary.rows_without_timestamp:
-        why = (
-            f"all {summary.rows_without_timestamp:,} rows of the log have no {timestamp}"
-            + (f", and none {span}" if span else "")
+        why = f"all {summary.rows_without_timestamp:,} rows of the log have no {timestamp}" + (
+            f", and none {span}" if span else ""
         )
         hint = f"fill the {timestamp} column of the log, or name another with --timestamp"
     else:

@@ -45,6 +45,7 @@ def _register_commands() -> None:
         audit_cmds,
         card_cmds,
         check_cmds,
+        integrity_cmds,
         keys_cmds,
         mitigate_cmds,
         monitor_cmds,

@@ -229,6 +229,11 @@ class Approvals(_Strict):
     )
     approver_role: str = "approver"
     stages: list[str] = Field(default_factory=lambda: ["production"])
+    verified_evidence: bool = Field(
+        default=False,
+        description="Require evidence the registry verified (re-ran the gate, or a trusted"
+        " signature) below the high tier; the high tier always requires it.",
+    )
 
 
 _DRIFT_METHODS = (

@@ -162,3 +162,97 @@ def required_approvals(policy: Policy, stage: str) -> int | None:
     if stage not in policy.approvals.stages:
         return 0
     return policy.required_approvals
+
+
+def strictest_approvals(
+    policy: Policy,
+    stage: str,
+    *,
+    production_policy: Policy | None = None,
+    floor: int | None = None,
+) -> int | None:
+    """Approvals a promotion to ``stage`` needs: the strictest of every rule that applies.
+
+    The strictest of the new version's policy, the policy of the production version it
+    replaces (a next version cannot lower the bar by copying the policy with ``risk_tier:
+    minimal``), and — for production — the floor an admin set for the model. ``None``: never
+    (a tier of ``unacceptable``).
+    """
+    own = required_approvals(policy, stage)
+    if own is None:
+        return None
+    needed = [own]
+    if stage == "production" and production_policy is not None:
+        theirs = required_approvals(production_policy, "production")
+        if theirs is not None:
+            needed.append(theirs)
+    if floor is not None and stage == "production":
+        needed.append(floor)
+    return max(needed)
+
+
+def leaving_production_approvals(production_policy: Policy, floor: int | None = None) -> int:
+    """Approvals taking a version out of production needs: those of putting it there."""
+    needed = required_approvals(production_policy, "production")
+    return max(needed or 0, floor or 0)
+
+
+def requires_verified_evidence(policy: Policy) -> bool:
+    """Whether promotion needs evidence the registry verified (re-ran, or a trusted signature).
+
+    Always at the ``high`` tier; below it when ``approvals.verified_evidence`` says so.
+    """
+    return policy.model.risk_tier in (RiskTier.HIGH, RiskTier.UNACCEPTABLE) or bool(
+        policy.approvals.verified_evidence
+    )
+
+
+def policy_changes(production: Policy, candidate: Policy) -> list[str]:
+    """How ``candidate`` is looser than ``production``'s policy, one line per change.
+
+    Lists a lower risk tier, fewer approvals, rules dropped (or no longer gating production),
+    a ``block`` rule turned into ``warn``, a bound loosened or removed, and verified evidence
+    no longer asked for. An empty list: the candidate is at least as strict on every rule.
+    """
+    changes: list[str] = []
+    order = list(RiskTier)
+    if order.index(candidate.model.risk_tier) < order.index(production.model.risk_tier):
+        changes.append(
+            f"risk tier {production.model.risk_tier.value} -> {candidate.model.risk_tier.value}"
+        )
+    before, after = (
+        required_approvals(production, "production"),
+        required_approvals(candidate, "production"),
+    )
+    if before is not None and after is not None and after < before:
+        changes.append(f"approvals for production {before} -> {after}")
+    if requires_verified_evidence(production) and not requires_verified_evidence(candidate):
+        changes.append("verified evidence no longer required")
+    theirs = {r.id: (s, r) for s, r in production.gate_rules("production")}
+    ours = {r.id: (s, r) for s, r in candidate.gate_rules("production")}
+    for rule_id, (section, rule) in theirs.items():
+        if rule_id not in ours:
+            changes.append(f"rule '{rule_id}' ({section}, {rule.check}) dropped")
+            continue
+        _, new = ours[rule_id]
+        if new.check != rule.check:
+            changes.append(f"rule '{rule_id}' checks {new.check}, not {rule.check}")
+        if rule.severity is Severity.BLOCK and new.severity is not Severity.BLOCK:
+            changes.append(f"rule '{rule_id}' only warns now (was block)")
+        changes.extend(_looser_bounds(rule_id, rule, new))
+        if new.params != rule.params:
+            changes.append(f"rule '{rule_id}' params {rule.params} -> {new.params}")
+    return changes
+
+
+def _looser_bounds(rule_id: str, old: Rule, new: Rule) -> list[str]:
+    out = []
+    if old.min is not None and (new.min is None or new.min < old.min):
+        out.append(f"rule '{rule_id}' min {old.min:g} -> {_bound(new.min)}")
+    if old.max is not None and (new.max is None or new.max > old.max):
+        out.append(f"rule '{rule_id}' max {old.max:g} -> {_bound(new.max)}")
+    return out
+
+
+def _bound(value: float | None) -> str:
+    return "none" if value is None else f"{value:g}"

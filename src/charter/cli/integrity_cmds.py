@@ -1,0 +1,119 @@
+"""Commands that make governance hold against an insider.
+
+``charter evidence verify`` (the registry re-runs the gate), ``charter approval-floor`` (an
+admin's minimum of approvals per model), ``charter rollback`` (back to the previous production
+version, as its own request) and ``charter monitoring allow`` (what registered policies may
+run as the monitor). Signing keys are in :mod:`charter.cli.keys_cmds`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from charter.cli.app import app, console
+from charter.cli.registry_cmds import (
+    _describe_request,
+    acting,
+    evidence_app,
+    open_registry,
+)
+
+monitoring_app = typer.Typer(
+    help="What registered policies' monitoring actions may do (admin).", no_args_is_help=True
+)
+app.add_typer(monitoring_app, name="monitoring")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION")],
+    data: Annotated[Path, typer.Option(help="The evaluation data the gate read (same bytes).")],
+    target: Annotated[
+        str | None, typer.Option(help="Column of true labels (default: as the gate ran).")
+    ] = None,
+) -> None:
+    """Have the registry re-run the gate on the data and mark the evidence verified."""
+    from charter.registry import split_ref
+
+    name, version_ref = split_ref(ref)
+    with open_registry() as registry:
+        version = registry.verify_evidence(
+            name, version_ref, data, actor=acting(registry), target=target
+        )
+    console.print(
+        f"verified the evidence of {version.ref}: the registry's own run of the gate gives the"
+        " same findings",
+        highlight=False,
+    )
+
+
+@app.command("approval-floor")
+def approval_floor(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    minimum: Annotated[
+        int | None,
+        typer.Argument(help="Fewest approvals for production; leave out to remove the floor."),
+    ] = None,
+) -> None:
+    """Set the fewest approvals any promotion of the model to production needs (admin)."""
+    with open_registry() as registry:
+        registry.set_approval_floor(name, minimum, actor=acting(registry))
+    console.print(
+        f"{name}: production needs at least {minimum} approval(s) whatever the policy says"
+        if minimum is not None
+        else f"{name}: no approval floor; the policies decide",
+        highlight=False,
+    )
+
+
+@app.command("rollback")
+def rollback(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    note: Annotated[str | None, typer.Option(help="Why, for the approvers.")] = None,
+) -> None:
+    """Ask to put the previous production version back in production (its own request)."""
+    with open_registry() as registry:
+        request = registry.request_rollback(name, actor=acting(registry), note=note)
+    console.print(_describe_request(request), highlight=False)
+
+
+@monitoring_app.command("allow")
+def monitoring_allow(
+    command: Annotated[
+        list[str] | None,
+        typer.Option("--command", help="A command, exactly as policies write it (repeatable)."),
+    ] = None,
+    textfile_dir: Annotated[
+        list[Path] | None,
+        typer.Option("--textfile-dir", help="A folder for Prometheus textfiles (repeatable)."),
+    ] = None,
+    webhook_prefix: Annotated[
+        list[str] | None,
+        typer.Option("--webhook-prefix", help="A URL prefix webhooks may post to (repeatable)."),
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Take these entries away.")] = False,
+) -> None:
+    """Allow-list what a registered policy's monitoring may run, write or post to."""
+    with open_registry() as registry:
+        actor = acting(registry)
+        current = registry.monitoring_allowlist(actor=actor)
+        allow = current.merged(
+            commands=command or [],
+            textfile_dirs=[str(d) for d in textfile_dir or []],
+            webhook_prefixes=webhook_prefix or [],
+            remove=remove,
+        )
+        registry.set_monitoring_allowlist(allow, actor=actor)
+    console.print_json(json.dumps(allow.to_dict()))
+
+
+@monitoring_app.command("allowed")
+def monitoring_allowed() -> None:
+    """Show what registered policies' monitoring may run, write or post to."""
+    with open_registry() as registry:
+        allow = registry.monitoring_allowlist(actor=acting(registry))
+    console.print_json(json.dumps(allow.to_dict()))

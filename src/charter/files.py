@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from charter.errors import CharterError
 
@@ -31,14 +31,14 @@ def _failed(target: Path, exc: OSError) -> CharterError:
 
 
 @contextlib.contextmanager
-def atomic_output(target: str | Path, *, mode: int | None = None) -> Iterator[IO[str]]:
+def atomic_output(target: str | Path, *, mode: int | None = None) -> Iterator[TextIO]:
     """A text handle on a temporary file beside ``target``, renamed over it on a clean exit.
 
     On an exception the temporary file is removed and ``target`` is left untouched. ``mode``
     sets the new file's permissions (default: as an ordinary new file under the umask).
     """
     with _atomic(Path(target), text=True, mode=mode) as handle:
-        assert isinstance(handle, io.TextIOBase)
+        assert isinstance(handle, io.TextIOWrapper)
         yield handle
 
 

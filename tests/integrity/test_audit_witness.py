@@ -46,14 +46,16 @@ def _head(team: Team) -> tuple[int, str]:
 
 def test_a_checkpoint_survives_honest_growth(team: Team, cli: CLI, tmp_path: Path) -> None:
     key, public = _keys(cli, tmp_path)
+    seq, _ = _head(team)
     code, out, err = cli(
         "otto", "audit", "checkpoint", "--key", str(key), "--out", str(tmp_path / "cp1.json")
     )
     assert code == 0, err
-    seq, _ = _head(team)
     assert f"entry {seq}" in out
     envelope = json.loads((tmp_path / "cp1.json").read_text())
     assert envelope["payloadType"] == "application/vnd.charter.audit-checkpoint+json"
+    checkpointed = team.registry.audit_log(actor=team["otto"], action="audit.checkpoint")
+    assert checkpointed[-1].details["seq"] == seq and checkpointed[-1].actor == "otto"
     team.registry.add_user("newbie", [Role.AUDITOR], actor=team["ada"])
     code, out, err = cli(
         "otto",
@@ -113,11 +115,11 @@ def test_an_unkeyed_chain_rewritten_and_rehashed_is_caught(
     team: Team, cli: CLI, tmp_path: Path
 ) -> None:
     key, public = _keys(cli, tmp_path)
+    seq, _ = _head(team)
     code, _, err = cli(
         "otto", "audit", "checkpoint", "--key", str(key), "--out", str(tmp_path / "cp.json")
     )
     assert code == 0, err
-    seq, _ = _head(team)
     with tampering(team) as connection:  # rewrite entry 2 and recompute every hash after it
         rows = connection.execute(  # type: ignore[attr-defined]
             text("SELECT seq, body FROM charter_audit_entries ORDER BY seq")
@@ -180,8 +182,12 @@ def test_only_readers_of_the_trail_may_checkpoint(team: Team, cli: CLI, tmp_path
     code, _, err = cli(
         "eli", "audit", "checkpoint", "--key", str(key), "--out", str(tmp_path / "c.json")
     )
-    assert code == 2 and "may not audit.read" in err
+    assert code == 2 and "may not audit.checkpoint" in err
     assert not (tmp_path / "c.json").exists()
+    code, _, err = cli(
+        "ada", "audit", "checkpoint", "--key", str(key), "--out", str(tmp_path / "c.json")
+    )
+    assert code == 2 and "may not audit.checkpoint" in err  # the admin is not the witness
 
 
 def test_a_refused_export_leaves_the_file_as_it_was(team: Team, cli: CLI, tmp_path: Path) -> None:

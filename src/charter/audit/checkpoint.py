@@ -27,10 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Engine, select
 
 from charter.audit.chain import utc_timestamp
+from charter.audit.tables import audit_entries
 from charter.audit.verify import AuditChainBrokenError, ChainReport
 from charter.errors import CharterError
 from charter.evidence import canonical_json
-from charter.registry.tables import audit_entries
 from charter.signing import SignatureError, open_envelope, sign_envelope
 
 CHECKPOINT_PAYLOAD_TYPE = "application/vnd.charter.audit-checkpoint+json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
@@ -119,16 +120,16 @@ def checkpoint_command(
     ],
 ) -> None:
     """Verify the chain and sign its head (seq and hash), to keep outside the database."""
-    from charter.audit.checkpoint import make_checkpoint, write_checkpoint
+    from charter.audit.checkpoint import write_checkpoint
     from charter.signing import load_private_key
 
     private = load_private_key(key)
     with open_registry() as registry:
-        report = registry.verify_audit(actor=acting(registry))
-        envelope = make_checkpoint(report, registry.audit_alg, private)
+        envelope = registry.checkpoint_audit(private, actor=acting(registry))
     write_checkpoint(envelope, out)
+    head = json.loads(base64.b64decode(envelope["payload"]))
     console.print(
-        f"checkpoint of entry {report.head_seq} ({report.head_hash[:16]}) written to {out}",
+        f"checkpoint of entry {head['seq']} ({head['hash'][:16]}) written to {out}",
         highlight=False,
     )
 

@@ -14,10 +14,10 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
-from charter.cli.app import app, console, err_console
+from charter.cli.app import app
+from charter.cli.console import SafeConsole, console, err_console
 from charter.errors import CharterError
 from charter.evidence import Evidence, Finding, Verdict
 
@@ -152,7 +152,7 @@ def print_summary(evidence: Evidence) -> None:
     if console.width >= _TABLE_WIDTH:
         console.print(table)
     else:
-        wide = Console(
+        wide = SafeConsole(
             file=console.file,
             width=_TABLE_WIDTH,
             force_terminal=console.is_terminal,

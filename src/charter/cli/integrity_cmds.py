@@ -1,9 +1,9 @@
-"""Commands that make governance hold against an insider.
+"""Admin settings above the policies: ``charter approval-floor`` and ``charter monitoring``.
 
-``charter evidence verify`` (the registry re-runs the gate), ``charter approval-floor`` (an
-admin's minimum of approvals per model), ``charter rollback`` (back to the previous production
-version, as its own request) and ``charter monitoring allow`` (what registered policies may
-run as the monitor). Signing keys are in :mod:`charter.cli.keys_cmds`.
+``approval-floor`` is an admin's minimum of approvals per model; ``monitoring allow`` says what
+registered policies' monitoring may run, write or post to as the monitor. Signing keys are in
+:mod:`charter.cli.keys_cmds`; ``charter evidence verify`` and ``charter rollback`` sit with the
+other version commands in :mod:`charter.cli.registry_cmds`.
 """
 
 from __future__ import annotations
@@ -14,41 +14,13 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.app import app, console
-from charter.cli.registry_cmds import (
-    _describe_request,
-    acting,
-    evidence_app,
-    open_registry,
-)
+from charter.cli.app import app
+from charter.cli.console import acting, console, open_registry
 
 monitoring_app = typer.Typer(
     help="What registered policies' monitoring actions may do (admin).", no_args_is_help=True
 )
 app.add_typer(monitoring_app, name="monitoring")
-
-
-@evidence_app.command("verify")
-def evidence_verify(
-    ref: Annotated[str, typer.Argument(help="NAME:VERSION")],
-    data: Annotated[Path, typer.Option(help="The evaluation data the gate read (same bytes).")],
-    target: Annotated[
-        str | None, typer.Option(help="Column of true labels (default: as the gate ran).")
-    ] = None,
-) -> None:
-    """Have the registry re-run the gate on the data and mark the evidence verified."""
-    from charter.registry import split_ref
-
-    name, version_ref = split_ref(ref)
-    with open_registry() as registry:
-        version = registry.verify_evidence(
-            name, version_ref, data, actor=acting(registry), target=target
-        )
-    console.print(
-        f"verified the evidence of {version.ref}: the registry's own run of the gate gives the"
-        " same findings",
-        highlight=False,
-    )
 
 
 @app.command("approval-floor")
@@ -68,17 +40,6 @@ def approval_floor(
         else f"{name}: no approval floor; the policies decide",
         highlight=False,
     )
-
-
-@app.command("rollback")
-def rollback(
-    name: Annotated[str, typer.Argument(help="The model.")],
-    note: Annotated[str | None, typer.Option(help="Why, for the approvers.")] = None,
-) -> None:
-    """Ask to put the previous production version back in production (its own request)."""
-    with open_registry() as registry:
-        request = registry.request_rollback(name, actor=acting(registry), note=note)
-    console.print(_describe_request(request), highlight=False)
 
 
 @monitoring_app.command("allow")

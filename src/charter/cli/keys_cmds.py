@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.app import app, console, err_console
+from charter.cli.app import app
+from charter.cli.console import console, err_console
 
 keys_app = typer.Typer(
     help="Signing keys for evidence and audit checkpoints.", no_args_is_help=True
@@ -37,7 +38,7 @@ def trust(
     public: Annotated[Path, typer.Option("--public", help="The public key (.pub, PEM).")],
 ) -> None:
     """Trust a public key: evidence it signs counts as verified (admin)."""
-    from charter.cli.registry_cmds import acting, open_registry
+    from charter.cli.console import acting, open_registry
     from charter.errors import CharterError
 
     try:
@@ -57,7 +58,7 @@ def untrust(
     keyid: Annotated[str, typer.Argument(help="The key's id (`charter keys list`).")],
 ) -> None:
     """Stop trusting a key; evidence it signed is no longer verified (admin)."""
-    from charter.cli.registry_cmds import acting, open_registry
+    from charter.cli.console import acting, open_registry
 
     with open_registry() as registry:
         registry.untrust_key(keyid, actor=acting(registry))
@@ -71,7 +72,7 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
     from rich.table import Table
 
-    from charter.cli.registry_cmds import acting, open_registry
+    from charter.cli.console import acting, open_registry
     from charter.registry.names import terminal_safe
 
     with open_registry() as registry:

@@ -184,9 +184,12 @@ class _Setup:
         version: str | None,
         registry: Any,
         actor: Any,
+        policy_from_registry: bool = False,
     ) -> None:
         self.name, self.policy, self.reference = name, policy, reference
         self.version, self.registry, self.actor = version, registry, actor
+        #: The policy is a registrant's, from the registry: its actions need the allow-list.
+        self.policy_from_registry = policy_from_registry
 
     @classmethod
     def resolve(
@@ -232,6 +235,7 @@ class _Setup:
             str(record.number) if record is not None else version,
             registry,
             actor if record is not None else None,
+            policy_from_registry=policy_path is None and record is not None,
         )
 
 
@@ -313,6 +317,7 @@ def _run_once(
     prometheus_textfile: Path | None = None,
 ) -> int:
     from charter.monitor.actions import take_actions
+    from charter.monitor.allowlist import ActionAllowList
     from charter.monitor.report import write_report
     from charter.monitor.run import monitor
 
@@ -358,6 +363,11 @@ def _run_once(
             prometheus_textfile=prometheus_textfile,
             prometheus_registry=prom_registry,
             report_url=report_path.resolve().as_uri(),
+            allow=(
+                setup.registry.monitoring_allowlist(actor=setup.actor)
+                if setup.policy_from_registry
+                else ActionAllowList.everything()  # the runner's own policy file
+            ),
         )
         for o in outcomes:
             mark = "[green]ok[/]" if o.ok else "[bold red]failed[/]"

@@ -17,9 +17,20 @@ shown as escapes, whatever is already stored.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from charter.errors import CharterError
+from charter.terminal import control_characters, terminal_safe
+
+__all__ = [
+    "check_alias",
+    "check_flag",
+    "check_label",
+    "check_model_name",
+    "check_text",
+    "check_username",
+    "terminal_safe",
+    "version_number",
+]
 
 #: Column sizes (registry/tables.py) and the limits enforced before a write.
 MODEL_NAME_MAX = 256
@@ -38,7 +49,7 @@ RESERVED_REFS = ("staging", "production", "archived", "latest")
 
 
 def _control_characters(value: str) -> list[str]:
-    return [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")]
+    return control_characters(value)
 
 
 def _escaped(value: str, limit: int = 80) -> str:
@@ -147,19 +158,6 @@ def version_number(text: str) -> int | None:
     ``str.isdigit`` accepts ``"²"`` and other Unicode digits that ``int`` refuses.
     """
     return int(text) if _DIGITS.fullmatch(text) else None
-
-
-def terminal_safe(text: str) -> str:
-    r"""``text`` with control and format characters shown as escapes (``\n``, ``\x1b``, ...).
-
-    Use on any user-supplied text printed to a terminal: an escape sequence in a stored name
-    or reason could otherwise move the cursor, recolour or rewrite what the reader sees.
-    """
-    if not _control_characters(text):
-        return text
-    return "".join(
-        c.encode("unicode_escape").decode("ascii") if _control_characters(c) else c for c in text
-    )
 
 
 def _codepoint(char: str) -> str:

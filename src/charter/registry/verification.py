@@ -84,17 +84,22 @@ def signature_verification(
 
 def require_signature(
     envelope: Mapping[str, Any], evidence: Evidence, trusted: Mapping[str, Any]
-) -> str:
-    """``signed:<keyid>`` for an envelope given with evidence; a bad one is refused outright.
+) -> str | None:
+    """``signed:<keyid>`` for evidence signed by a trusted key; ``None`` for an unknown key.
 
-    A signature that does not verify means the evidence was changed after signing, or signed
-    by a key nobody trusts: registering it anyway would hide that.
+    Evidence signed by keys the registry does not trust is simply not verified (someone's own
+    key vouches for nothing here). But a signature by a trusted key that does not verify means
+    the evidence was changed after the CI signed it: that is refused outright, as registering
+    it would hide the edit.
     """
-    if not trusted:
-        raise SignatureError(
-            "the evidence is signed, but the registry trusts no signing key yet",
-            hint="an admin trusts the CI's key: `charter keys trust NAME --public KEY.pub`",
-        )
+    signatures = envelope.get("signatures")
+    keyids = (
+        {str(s.get("keyid")) for s in signatures if isinstance(s, Mapping)}
+        if isinstance(signatures, list)
+        else set()
+    )
+    if not keyids & set(trusted):
+        return None
     return SIGNED_PREFIX + verify_evidence_signature(envelope, evidence, trusted)
 
 

@@ -14,8 +14,10 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.app import app
 from charter.cli.console import acting, console, open_registry
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 monitoring_app = typer.Typer(
     help="What registered policies' monitoring actions may do (admin).", no_args_is_help=True

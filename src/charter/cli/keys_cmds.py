@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.app import app
 from charter.cli.console import console, err_console
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 keys_app = typer.Typer(
     help="Signing keys for evidence and audit checkpoints.", no_args_is_help=True

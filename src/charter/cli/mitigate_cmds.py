@@ -7,8 +7,12 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.app import app, console
+from charter.cli.console import console
+from charter.cli.findings import print_summary
 from charter.errors import CharterError
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 
 @app.command("mitigate")
@@ -97,7 +101,6 @@ def mitigate_command(
     console.print(f"mitigated model ({method}): [bold]{out}[/]", highlight=False)
     if check_data is None or loaded_policy is None:
         return
-    from charter.cli.check_cmds import print_summary
     from charter.gate import check
     from charter.report import write_outputs
 

@@ -24,6 +24,9 @@ SECTIONS = ("data", "privacy", "performance", "fairness", "explainability", "mon
 #: rules run in ``charter monitor`` over windows of production traffic.
 GATE_SECTIONS = SECTIONS[:-1]
 STAGES = ("staging", "production")
+#: The flag monitoring raises on a violation (``monitoring.mark_needs_review``); while open it
+#: blocks promotion to production.
+NEEDS_REVIEW = "needs-review"
 
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 

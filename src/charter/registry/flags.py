@@ -72,7 +72,8 @@ class Flags:
         if not reason or not reason.strip():
             raise CharterError(
                 "resolving a flag needs a reason",
-                hint='pass --reason "..." saying what was reviewed and why the version may go on',
+                hint="say what was reviewed and why the version may go on",
+                field="reason",
             )
         check_text(reason, what="reason")
         subject = f"model:{name}/{version}"

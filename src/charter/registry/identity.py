@@ -141,8 +141,8 @@ class Identity:
         if not wanted:
             raise CharterError(
                 "a user needs at least one role",
-                hint="pass --role, e.g. --role approver; roles: "
-                + ", ".join(r.value for r in Role),
+                hint="give one or more of the roles " + ", ".join(r.value for r in Role),
+                field="roles",
             )
         with self.store.write(actor, Action.USER_ADD, f"user:{username}") as tx:
             if tx.session.scalar(select(tables.User).where(tables.User.username == username)):
@@ -233,8 +233,9 @@ class Identity:
         action = Action.TOKEN_CREATE if target == actor.username else Action.TOKEN_MANAGE
         if expires_days is not None and not 0 < expires_days <= MAX_TOKEN_DAYS:
             raise CharterError(
-                f"--expires-days must be from 1 to {MAX_TOKEN_DAYS} days, not {expires_days}",
-                hint="e.g. --expires-days 90",
+                f"expires_days must be from 1 to {MAX_TOKEN_DAYS} days, not {expires_days}",
+                hint="e.g. 90, or none for a token that does not expire",
+                field="expires_days",
             )
         names.check_label(label)
         with self.store.write(actor, action, f"user:{target}") as tx:

@@ -121,6 +121,8 @@ def refuse(
         f"promotion of {name}:{version.number} to {request.to_stage} refused: "
         + "; ".join(problems),
         hint=hint,
+        request_id=request.id,
+        problems=problems,
     )
 
 
@@ -368,7 +370,9 @@ class Lifecycle:
     def reject(self, request_id: int, *, actor: Actor, reason: str) -> RequestInfo:
         """Reject a pending request, with a reason."""
         if not reason or not reason.strip():
-            raise CharterError("a rejection needs a reason", hint='pass --reason "..."')
+            raise CharterError(
+                "a rejection needs a reason", hint="say why it is rejected", field="reason"
+            )
         check_text(reason, what="reason")
         with self.store.write(actor, Action.PROMOTION_REJECT, f"request:{request_id}") as tx:
             request, version, name = request_rows(tx.session, request_id)

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 
 from charter.evidence import Evidence, Finding, Severity, Threshold, Verdict
 from charter.policy.bounds import expected_threshold
+from charter.policy.schema import NEEDS_REVIEW as NEEDS_REVIEW  # re-exported: the service uses it
 from charter.policy.schema import Policy, RiskTier, Rule
 
 #: Stages a version can be promoted to; ``archived`` is reached by archiving or superseding.
 PROMOTABLE_STAGES = ("staging", "production")
 STAGES = ("staging", "production", "archived")
-#: The flag monitoring raises on a violation; while open it blocks promotion to production.
-NEEDS_REVIEW = "needs-review"
 
 
 @dataclass(frozen=True)

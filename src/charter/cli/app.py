@@ -21,6 +21,8 @@ from charter.cli import (
     audit_cmds,
     card_cmds,
     check_cmds,
+    integrity_cmds,
+    keys_cmds,
     mitigate_cmds,
     monitor_cmds,
     policy_cmds,
@@ -61,6 +63,8 @@ COMMAND_MODULES = (
     card_cmds,
     monitor_cmds,
     audit_cmds,
+    keys_cmds,
+    integrity_cmds,
 )
 for _module in COMMAND_MODULES:
     app.add_typer(_module.app)

@@ -37,7 +37,7 @@ def init(
     registry, token = Registry.initialize(admin=admin, artifact_store=artifact_store)
     err_console.print(
         f"[green]created[/] the registry at {describe_url(database_url())} "
-        f"(audit trail: {registry.audit_alg}; artifacts: {registry.artifacts.url})",
+        f"(audit trail: {registry.audit_alg}; artifacts: {registry.artifacts.display_url})",
         highlight=False,
     )
     err_console.print(

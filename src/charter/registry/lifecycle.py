@@ -11,7 +11,6 @@ approvals alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -25,6 +24,7 @@ from charter.registry.flags import resolve_hint, review_problem
 from charter.registry.lookup import (
     current_evidence,
     find_version,
+    request_record,
     request_rows,
     version_policy,
 )
@@ -124,13 +124,10 @@ class Lifecycle:
     ----------
     store
         The registry's store.
-    request_info
-        Read a request back after the write (already authorised).
     """
 
-    def __init__(self, store: Store, request_info: Callable[[int], RequestInfo]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._request_info = request_info
 
     def request_promotion(
         self, name: str, ref: str | int, to_stage: str, *, actor: Actor, note: str | None = None
@@ -200,10 +197,10 @@ class Lifecycle:
                             "rules_checked": outcome.rules,
                         },
                     )
-                if _valid_approvals(tx.session, request, digest) >= (needed or 0):
+                if not needed or _valid_approvals(tx.session, request, digest) >= needed:
                     self._complete(tx, request, version, name, outcome)
-            request_id = request.id
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def approve(self, request_id: int, *, actor: Actor, comment: str | None = None) -> RequestInfo:
         """Approve a pending request; the last approval needed completes the promotion.
@@ -287,7 +284,8 @@ class Lifecycle:
                     refuse(tx, request, version, name, refusal, decided_by=actor.username)
                 else:
                     self._complete(tx, request, version, name, outcome)
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def reject(self, request_id: int, *, actor: Actor, reason: str) -> RequestInfo:
         """Reject a pending request, with a reason."""
@@ -305,7 +303,8 @@ class Lifecycle:
                 model=name,
                 details={"request": request.id, "to": request.to_stage, "reason": reason.strip()},
             )
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def _complete(
         self,

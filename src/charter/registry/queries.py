@@ -110,15 +110,6 @@ class Queries:
         with self.store.read() as session:
             return version_record(session, find_version(session, name, ref), name)
 
-    def version_info(self, version_id: int) -> ModelVersion:
-        """A version by its row id, without authorization (after a write that had it)."""
-        with self.store.read() as session:
-            row = session.get(tables.Version, version_id)
-            assert row is not None
-            model = session.get(tables.RegisteredModel, row.model_id)
-            assert model is not None
-            return version_record(session, row, model.name)
-
     def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
         """Every version of ``name``, oldest first."""
         self._allow(actor, f"model:{name}", name)

@@ -118,9 +118,9 @@ class Registry:
             )
         self.identity = Identity(self.store)
         self.queries = Queries(self.store, self.artifacts)
-        self.registration = Registration(self.store, self.artifacts, self.queries.version_info)
-        self.lifecycle = Lifecycle(self.store, self.queries.request_info)
-        self.stages = Stages(self.store, self.queries.version_info)
+        self.registration = Registration(self.store, self.artifacts)
+        self.lifecycle = Lifecycle(self.store)
+        self.stages = Stages(self.store)
         self.flags = Flags(self.store)
         self.trail = Trail(self.store)
 

@@ -6,12 +6,11 @@ is recorded as a stage transition by :func:`move`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from charter.errors import CharterError, ConflictError, NotFoundError
 from charter.registry import tables
-from charter.registry.lookup import VALID_NAME, find_version, model_row
+from charter.registry.lookup import VALID_NAME, find_version, model_row, version_record
 from charter.registry.promotion import STAGES
 from charter.registry.records import Actor, ModelVersion
 from charter.registry.roles import Action
@@ -26,13 +25,10 @@ class Stages:
     ----------
     store
         The registry's store.
-    version_info
-        Read a version back after the write (already authorised).
     """
 
-    def __init__(self, store: Store, version_info: Callable[[int], ModelVersion]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._version_info = version_info
 
     def archive(
         self, name: str, ref: str | int, *, actor: Actor, reason: str | None = None
@@ -51,8 +47,8 @@ class Stages:
                 model=name,
                 details={"version": version.number, "from": from_stage, "reason": reason},
             )
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name)
+        return info
 
     def set_alias(self, name: str, alias: str, ref: str | int, *, actor: Actor) -> ModelVersion:
         """Point ``alias`` at a version (moving it if it pointed elsewhere)."""
@@ -81,8 +77,8 @@ class Stages:
                 model=name,
                 details={"alias": alias, "version": version.number, "previous": previous},
             )
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name)
+        return info
 
     def remove_alias(self, name: str, alias: str, *, actor: Actor) -> None:
         """Remove an alias."""

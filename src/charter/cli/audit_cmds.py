@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from charter.cli.console import acting, console, open_registry
+from charter.errors import CharterError
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
@@ -188,7 +189,6 @@ def export(
 ) -> None:
     """Export audit entries, with their hashes, as JSON lines or CSV."""
     from charter.audit.log import EXPORT_FORMATS
-    from charter.errors import CharterError
 
     if fmt not in EXPORT_FORMATS:
         raise CharterError(

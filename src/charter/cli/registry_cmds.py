@@ -240,8 +240,6 @@ def show(
             f"  stage      {h.from_stage or '-'} -> {h.to_stage} by {h.actor} "
             f"at {h.at:%Y-%m-%d %H:%M:%S}"
         )
-    from rich.markup import escape
-
     for f in version.flags:
         raised = escape(
             f"{f.flag}: {f.reason} (raised by {f.created_by} at {f.created_at:%Y-%m-%d %H:%M})"

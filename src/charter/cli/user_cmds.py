@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from charter.cli.console import acting, console, err_console, open_registry, print_json, print_token
+from charter.registry.roles import parse_role
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
@@ -62,8 +63,6 @@ def user_add(
     role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
 ) -> None:
     """Add a user with roles and print their first token (shown once)."""
-    from charter.registry.roles import parse_role
-
     roles = [parse_role(r) for r in role]
     with open_registry() as registry:
         token = registry.add_user(username, roles, actor=acting(registry))
@@ -80,8 +79,6 @@ def user_grant(
     role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
 ) -> None:
     """Give a user more roles."""
-    from charter.registry.roles import parse_role
-
     roles = [parse_role(r) for r in role]
     with open_registry() as registry:
         held = registry.grant(username, roles, actor=acting(registry))
@@ -94,8 +91,6 @@ def user_remove_role(
     role: Annotated[str, typer.Option("--role", help="The role to take away.")],
 ) -> None:
     """Take a role away from a user."""
-    from charter.registry.roles import parse_role
-
     with open_registry() as registry:
         held = registry.revoke_role(username, parse_role(role), actor=acting(registry))
     console.print(f"{username}: {', '.join(held) or 'no role'}")

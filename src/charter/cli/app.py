@@ -27,6 +27,7 @@ from charter.cli import (
     monitor_cmds,
     policy_cmds,
     registry_cmds,
+    serve_cmds,
     user_cmds,
 )
 from charter.cli.console import console, err_console, print_error
@@ -65,6 +66,7 @@ COMMAND_MODULES = (
     audit_cmds,
     keys_cmds,
     integrity_cmds,
+    serve_cmds,
 )
 for _module in COMMAND_MODULES:
     app.add_typer(_module.app)

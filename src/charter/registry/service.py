@@ -291,9 +291,16 @@ class Registry:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         return self.queries.get_version(name, ref, actor=actor)
 
-    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
-        """Every version of ``name``, oldest first."""
-        return self.queries.list_versions(name, actor=actor)
+    def list_versions(
+        self,
+        name: str,
+        *,
+        actor: Actor,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[ModelVersion]:
+        """Every version of ``name``, oldest first (numbers above ``after``, at most ``limit``)."""
+        return self.queries.list_versions(name, actor=actor, after=after, limit=limit)
 
     def list_models(self, *, actor: Actor) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""
@@ -415,8 +422,17 @@ class Registry:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        descending: bool = False,
     ) -> list[AuditEntry]:
-        """Audit entries matching the filters, in sequence order (role auditor or admin)."""
+        """Audit entries matching the filters, in sequence order (role auditor or admin).
+
+        ``subject`` and ``request_id`` filter further, ``after``/``before`` bound the sequence
+        numbers (a page's keyset), ``descending`` lists newest first.
+        """
         return self.trail.audit_log(
             actor=actor,
             model=model,
@@ -425,6 +441,11 @@ class Registry:
             since=since,
             until=until,
             limit=limit,
+            subject=subject,
+            request_id=request_id,
+            after=after,
+            before=before,
+            descending=descending,
         )
 
     def stream_audit(
@@ -437,6 +458,8 @@ class Registry:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> Iterator[AuditEntry]:
         """Matching entries as an iterator read in batches (to stream an export of any size).
 
@@ -450,6 +473,8 @@ class Registry:
             since=since,
             until=until,
             limit=limit,
+            subject=subject,
+            request_id=request_id,
         )
 
     def export_audit(
@@ -463,6 +488,8 @@ class Registry:
         action: str | None = None,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> int:
         """Write matching entries as JSON lines or CSV to ``out``; returns how many."""
         return self.trail.export_audit(
@@ -474,6 +501,8 @@ class Registry:
             action=action,
             since=since,
             until=until,
+            subject=subject,
+            request_id=request_id,
         )
 
     def verify_audit(self, *, actor: Actor, on_batch: Any = None) -> ChainReport:

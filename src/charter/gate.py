@@ -46,6 +46,7 @@ from charter.evidence import (
     canonical_json,
     sha256_bytes,
 )
+from charter.mitigate import mitigation_record
 from charter.policy import Policy, Rule, load_policy
 from charter.policy.schema import STAGES
 from charter.stats.frames import (
@@ -168,13 +169,11 @@ def check(
         prediction_column=prediction_column or None,
         score_column=score_column or None,
     )
-    evidence = run_gate(
-        ctx,
-        inputs=inputs,
-        progress=progress,
-        extras={"models": models},
-        started=started,
-    )
+    extras: dict[str, Any] = {"models": models}
+    mitigation = mitigation_record(loaded_model)
+    if mitigation is not None:
+        extras["mitigation"] = mitigation
+    evidence = run_gate(ctx, inputs=inputs, progress=progress, extras=extras, started=started)
     if out is not None:
         from charter.report import write_outputs
 

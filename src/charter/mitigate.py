@@ -27,7 +27,7 @@ it with a fixed seed, exactly like fairlearn's ``predict(..., random_state=seed)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -61,6 +61,8 @@ CONSTRAINTS = {
     ),
 }
 _KEY_SEPARATOR = " | "
+#: The attribute of a mitigated model that records how it was made (saved with the model).
+RECORD_ATTRIBUTE = "charter_mitigation_"
 
 
 def reweighing_weights(
@@ -128,9 +130,15 @@ def mitigate(
     features: Sequence[str] | None = None,
     positive_label: Any = 1,
     random_state: int = 0,
+    source: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Any:
     """Return a mitigated copy of ``model``, fitted on ``data``, ready for the gate.
+
+    The result records how it was made (:func:`mitigation_record`): the method, its
+    parameters and the model it came from. The record is saved with the model, and every gate
+    run on the model copies it into the evidence (``evidence.extras["mitigation"]``), where
+    the model card and the compliance report read it.
 
     Parameters
     ----------
@@ -156,6 +164,8 @@ def mitigate(
         The label that means the favourable outcome.
     random_state
         Seed of the randomised predictions of the fairlearn wrappers.
+    source
+        What identifies the model mitigated (``{"path": ..., "sha256": ...}``), recorded.
     **options
         Passed to the fairlearn method (``eps``, ``max_iter``, ``grid_size``, ``objective``).
 
@@ -187,16 +197,33 @@ def mitigate(
     require_columns(frame, [target, *columns], role="column")
     used = _features(model, frame, target, columns, features)
     y = binary_labels(frame.get_column(target).to_numpy(), pos_label=positive_label, role=target)
+    record: dict[str, Any] = {
+        "method": method,
+        "parameters": {
+            "sensitive": columns,
+            "target": target,
+            "positive_label": _plain(positive_label),
+            "features": used,
+            **(
+                {"constraint": constraint, "random_state": random_state}
+                if method != "reweighing"
+                else {}
+            ),
+            **{k: _plain(v) for k, v in options.items()},
+        },
+        "source_model": {"class": type(model).__name__, **dict(source or {})},
+        "training_rows": int(frame.shape[0]),
+    }
     if method == "reweighing":
         weights = reweighing_weights(
             frame, target=target, sensitive=columns, positive_label=positive_label
         )
         x = conform_categories(model, frame.select(used).to_pandas())
-        return fit_with_weights(clone(model), x, y, weights)
+        return _recorded(fit_with_weights(clone(model), x, y, weights), record)
     _check_constraint(method, constraint)
     x = conform_categories(model, frame.select(list(dict.fromkeys([*used, *columns]))).to_pandas())
     if method == "exponentiated_gradient":
-        return RandomizedEnsembleClassifier(
+        fitted: Any = RandomizedEnsembleClassifier(
             estimator=clone(model),
             sensitive=columns,
             features=used,
@@ -204,15 +231,43 @@ def mitigate(
             random_state=random_state,
             **options,
         ).fit(x, y)
-    return GroupThresholdClassifier(
-        estimator=model,
-        sensitive=columns,
-        features=used,
-        constraint=constraint,
-        prefit=_is_fitted(model),
-        random_state=random_state,
-        **options,
-    ).fit(x, y)
+    else:
+        fitted = GroupThresholdClassifier(
+            estimator=model,
+            sensitive=columns,
+            features=used,
+            constraint=constraint,
+            prefit=_is_fitted(model),
+            random_state=random_state,
+            **options,
+        ).fit(x, y)
+    return _recorded(fitted, record)
+
+
+def mitigation_record(model: Any) -> dict[str, Any] | None:
+    """How ``model`` was mitigated (method, parameters, source model), or ``None``.
+
+    Parameters
+    ----------
+    model
+        Any model; those made by :func:`mitigate` carry the record.
+    """
+    record = getattr(model, RECORD_ATTRIBUTE, None)
+    return dict(record) if isinstance(record, dict) else None
+
+
+def _recorded(model: Any, record: dict[str, Any]) -> Any:
+    setattr(model, RECORD_ATTRIBUTE, record)
+    return model
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of a parameter value."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
 
 
 def sample_weight_parameter(estimator: Any) -> str:

@@ -7,6 +7,7 @@ CSV file, so its categorical columns arrive as strings.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import lightgbm as lgb
@@ -101,3 +102,8 @@ def pipeline(train: pd.DataFrame) -> Pipeline:
 def lightgbm(train: pd.DataFrame) -> lgb.LGBMClassifier:
     model = lgb.LGBMClassifier(n_estimators=25, num_leaves=8, verbose=-1, random_state=0)
     return model.fit(as_categories(train[FEATURES]), train["y"])
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
+
+from registry_support import database_url, team, team_templates  # noqa: E402, F401

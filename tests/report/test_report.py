@@ -174,8 +174,11 @@ def test_markdown_has_one_row_per_finding_and_the_blocking_list() -> None:
     assert len(rows) == 3
     assert "failed" in md.splitlines()[0]
     assert "- `dp`: selection rates differ by 0.24" in md
-    assert "| `dp` | fairness | demographic_parity_difference | 0.24 | <= 0.1 | ❌ fail |" in md
-    assert "⚠️ warn" in rows[2]
+    assert (
+        "| `dp` | fairness | demographic_parity_difference | 0.24 | <= 0.1 | ❌ failed-blocking |"
+        in md
+    )
+    assert "⛔ error" in rows[2]  # a warn rule that could not be computed
     assert "out/report.html" in md
 
 

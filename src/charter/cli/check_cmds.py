@@ -19,15 +19,10 @@ from rich.table import Table
 
 from charter.cli.app import app, console, err_console
 from charter.errors import CharterError, DataError
-from charter.evidence import Evidence, Finding, Verdict
+from charter.evidence import Evidence, Finding
 
 _TABLE_WIDTH = 120
-_VERDICT_STYLE = {
-    Verdict.PASS: "[green]pass[/]",
-    Verdict.FAIL: "[bold red]FAIL[/]",
-    Verdict.ERROR: "[bold red]ERROR[/]",
-    Verdict.SKIPPED: "[dim]skipped[/]",
-}
+_TONE_STYLE = {"ok": "green", "bad": "bold red", "warn": "yellow", "muted": "dim"}
 
 
 @app.command("check")
@@ -140,11 +135,7 @@ def print_summary(evidence: Evidence) -> None:
             no_color=console.no_color,
         )
         wide.print(table, crop=False)
-    counts = evidence.summary()
-    line = (
-        f"{counts['total']} rules: {counts['passed']} passed, {counts['failed']} failed,"
-        f" {counts['errors']} errors, {counts['warnings']} warnings, {counts['skipped']} skipped"
-    )
+    line = evidence.summary_line()
     colour = {"passed": "green", "failed": "red"}.get(evidence.status, "yellow")
     status = evidence.status.replace("_", " ").upper()
     console.print(f"[bold {colour}]{status}[/] {evidence.model_name}: {line}", highlight=False)
@@ -159,9 +150,8 @@ def _value(finding: Finding) -> str:
 
 
 def _verdict(finding: Finding) -> str:
-    if finding.warning:
-        return "[yellow]warn[/]"
-    return _VERDICT_STYLE[finding.verdict]
+    outcome = finding.outcome
+    return f"[{_TONE_STYLE[outcome.tone]}]{outcome.value}[/]"
 
 
 def _column_or_file(value: str | None, role: str) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from charter.evidence import Evidence, Finding, Verdict
+from charter.evidence import Evidence, Finding, Outcome
 from charter.report import plots
 
 #: Detail keys the report draws itself; every other key is rendered generically.
@@ -66,6 +66,8 @@ def render_html(evidence: Evidence) -> str:
         e=evidence,
         status=evidence.status,
         summary=summary,
+        outcomes=evidence.outcomes(),
+        tones={o.value: _TONE_CLASS[o.tone] for o in Outcome},
         sections=sections,
         blocking=[f for f in evidence.findings if f.blocking],
         warnings=[f for f in evidence.findings if f.warning],
@@ -132,6 +134,18 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
     elif details.get("importances") is not None:
         view["generic"]["importances"] = details["importances"]
     return view
+
+
+def finding_plots(finding: Finding, sensitive: Sequence[str] = ()) -> list[str]:
+    """The report's plots of one finding, as SVG text (for the model card to reuse).
+
+    Per-group bars with their confidence intervals and the rule's bounds, or the SHAP
+    importances with the protected attributes marked; the value-against-bound strip is left to
+    the tables.
+    """
+    view = _finding_view(finding, sensitive)
+    plotted = [str(p) for p in view["plots"]]
+    return plotted[1:] if len(plotted) > 1 else plotted
 
 
 def _group_metrics(details: Mapping[str, Any], groups: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -247,12 +261,12 @@ def _importances(raw: Any) -> dict[str, float]:
     return {}
 
 
+#: CSS class of each outcome tone (the classes the report's styles and plots know).
+_TONE_CLASS = {"ok": "pass", "bad": "fail", "warn": "warn", "muted": "skipped"}
+
+
 def _verdict_class(finding: Finding) -> str:
-    if finding.verdict is Verdict.PASS:
-        return "pass"
-    if finding.verdict is Verdict.SKIPPED:
-        return "skipped"
-    return "warn" if finding.warning else "fail"
+    return _TONE_CLASS[finding.outcome.tone]
 
 
 def _markup(svg: str | None) -> Markup | None:

@@ -15,11 +15,24 @@ from registry_support import MODEL_NAME, Team, make_candidate, register, snapsho
 pytestmark = pytest.mark.slow
 
 #: Runs the CLI once a "go" file appears (after the imports), so both racers start together.
+#: The registry it opens pauses where CHARTER_PAUSE_AT says (a checkpoint only tests inject).
 RUNNER = """
 import os, sys, time
 from pathlib import Path
 from charter.cli.app import main, _register_commands
+from charter.registry import Registry
 _register_commands()
+
+def checkpoint(point):
+    if os.environ.get("CHARTER_PAUSE_AT") != point:
+        return
+    marker = os.environ.get("CHARTER_PAUSE_MARKER")
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(float(os.environ.get("CHARTER_PAUSE_SECONDS", "3600")))
+
+_open = Registry.open
+Registry.open = staticmethod(lambda *a, **k: _open(*a, checkpoint=checkpoint, **k))
 go = Path(os.environ["GO_FILE"])
 Path(os.environ["READY_FILE"]).touch()
 while not go.exists():

@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from charter.audit.tables import audit_entries, audit_head
 from charter.errors import CharterError
 from charter.evidence import canonical_json
-from charter.registry.tables import audit_entries, audit_head
 
 GENESIS = "0" * 64
 ALG_SHA256 = "sha256"

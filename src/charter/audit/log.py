@@ -15,8 +15,8 @@ from typing import TextIO
 from sqlalchemy import Connection, select
 
 from charter.audit.chain import AuditEntry, utc_timestamp
+from charter.audit.tables import audit_entries
 from charter.errors import CharterError
-from charter.registry.tables import audit_entries
 
 EXPORT_FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = (

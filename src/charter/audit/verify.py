@@ -33,8 +33,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from charter.audit.chain import GENESIS, hash_body
+from charter.audit.tables import audit_entries, audit_head
 from charter.errors import CharterError
-from charter.registry.tables import audit_entries, audit_head
 
 _SELECT = "SELECT seq, body, prev_hash, hash FROM charter_audit_entries ORDER BY seq"
 #: The fast path: storage order, the body as bytes (no decoding and re-encoding), no seq.

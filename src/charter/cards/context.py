@@ -7,6 +7,7 @@ from typing import Any
 
 from charter.evidence import Evidence
 from charter.policy.schema import Policy
+from charter.registry.lookup import stored_policy
 from charter.registry.records import Actor, ModelVersion, RequestInfo, TransitionInfo
 
 
@@ -44,20 +45,10 @@ def gather(
     audit
         Also verify the audit trail (compliance reports cite it).
     """
-    from charter.errors import PolicyError
-    from charter.policy.loader import policy_from_dict
-
     version: ModelVersion = registry.get_version(name, ref, actor=actor)
     # Check ids are not validated again (a card can be written after a plugin is gone), but a
     # policy changed in the database behind Charter's back must not be written up as the real one.
-    policy = policy_from_dict(
-        dict(version.policy), source=f"registry:{version.ref}", check_ids=False
-    )
-    if policy.sha256 != version.policy_sha256:
-        raise PolicyError(
-            f"the policy stored with {version.ref} does not match its recorded hash",
-            hint="the registry database was changed outside Charter; run `charter audit verify`",
-        )
+    policy = stored_policy(version.policy, version.policy_sha256, version.ref, check_ids=False)
     evidence: Evidence = registry.evidence(name, version.number)
     history: list[TransitionInfo] = registry.history(name, version.number)
     requests = [

@@ -14,9 +14,11 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from charter.cli.console import console, err_console
 from charter.errors import CharterError
+
+__all__ = ["app", "console", "err_console", "main", "run"]
 
 app = typer.Typer(
     name="charter",
@@ -25,8 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
 
 
 @app.callback()
@@ -49,6 +49,7 @@ def _register_commands() -> None:
         monitor_cmds,
         policy_cmds,
         registry_cmds,
+        user_cmds,
     )
 
 

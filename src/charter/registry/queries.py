@@ -1,0 +1,241 @@
+"""Reading the registry: versions, models, evidence, history, policies, requests, artifacts.
+
+Every read is authorised for :attr:`~charter.registry.roles.Action.VERSION_READ` (a refusal is
+audited) and runs in one read-only transaction. Stored evidence and policies are checked
+against the digests recorded when they were stored before they are returned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from charter.artifact_store import ArtifactStore
+from charter.artifacts import load_model
+from charter.evidence import Evidence
+from charter.policy.schema import Policy
+from charter.registry import tables
+from charter.registry.lookup import (
+    current_evidence,
+    find_version,
+    model_row,
+    parse_evidence,
+    request_record,
+    request_rows,
+    version_policy,
+    version_record,
+)
+from charter.registry.records import (
+    Actor,
+    ModelSummary,
+    ModelVersion,
+    RequestInfo,
+    TransitionInfo,
+)
+from charter.registry.roles import Action
+from charter.registry.store import Store
+
+
+class Queries:
+    """The read side of one registry.
+
+    Parameters
+    ----------
+    store
+        The registry's store.
+    artifacts
+        Where the registry keeps artifacts.
+    """
+
+    def __init__(self, store: Store, artifacts: ArtifactStore) -> None:
+        self.store = store
+        self.artifacts = artifacts
+
+    def _allow(self, actor: Actor | None, subject: str, model: str | None = None) -> None:
+        if actor is not None:
+            self.store.require(actor, Action.VERSION_READ, subject, model=model)
+
+    def get_version(
+        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
+    ) -> ModelVersion:
+        """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
+        self._allow(actor, f"model:{name}/{ref}", name)
+        with self.store.read() as session:
+            return version_record(session, find_version(session, name, ref), name)
+
+    def version_info(self, version_id: int) -> ModelVersion:
+        """A version by its row id, without authorization (after a write that had it)."""
+        with self.store.read() as session:
+            row = session.get(tables.Version, version_id)
+            assert row is not None
+            model = session.get(tables.RegisteredModel, row.model_id)
+            assert model is not None
+            return version_record(session, row, model.name)
+
+    def list_versions(self, name: str, *, actor: Actor | None = None) -> list[ModelVersion]:
+        """Every version of ``name``, oldest first."""
+        self._allow(actor, f"model:{name}", name)
+        with self.store.read() as session:
+            model = model_row(session, name)
+            rows = session.scalars(
+                select(tables.Version)
+                .where(tables.Version.model_id == model.id)
+                .order_by(tables.Version.number)
+            ).all()
+            return [version_record(session, r, name) for r in rows]
+
+    def list_models(self, *, actor: Actor | None = None) -> list[ModelSummary]:
+        """Every model with its version count, latest, production and staging versions."""
+        self._allow(actor, "models")
+        with self.store.read() as session:
+            out = []
+            for model in session.scalars(
+                select(tables.RegisteredModel).order_by(tables.RegisteredModel.name)
+            ):
+                rows = session.execute(
+                    select(tables.Version.number, tables.Version.stage).where(
+                        tables.Version.model_id == model.id
+                    )
+                ).all()
+                numbers = [int(r[0]) for r in rows]
+                out.append(
+                    ModelSummary(
+                        name=model.name,
+                        versions=len(numbers),
+                        latest=max(numbers) if numbers else None,
+                        production=next((int(r[0]) for r in rows if r[1] == "production"), None),
+                        staging=sorted(int(r[0]) for r in rows if r[1] == "staging"),
+                        created_at=model.created_at,
+                        created_by=model.created_by,
+                    )
+                )
+            return out
+
+    def evidence(
+        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
+    ) -> Evidence:
+        """The current gate evidence of a version, checked against its stored digest."""
+        self._allow(actor, f"model:{name}/{ref}", name)
+        with self.store.read() as session:
+            return current_evidence(session, find_version(session, name, ref), name)[0]
+
+    def monitoring_evidence(
+        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
+    ) -> list[Evidence]:
+        """Monitoring evidence recorded for a version, oldest first."""
+        self._allow(actor, f"model:{name}/{ref}", name)
+        with self.store.read() as session:
+            row = find_version(session, name, ref)
+            records = session.scalars(
+                select(tables.EvidenceRecord)
+                .where(
+                    tables.EvidenceRecord.version_id == row.id,
+                    tables.EvidenceRecord.kind == "monitoring",
+                )
+                .order_by(tables.EvidenceRecord.id)
+            ).all()
+            return [parse_evidence(r, f"{name}:{row.number}") for r in records]
+
+    def history(
+        self, name: str, ref: str | int, *, actor: Actor | None = None
+    ) -> list[TransitionInfo]:
+        """The stage changes of a version, oldest first."""
+        self._allow(actor, f"model:{name}/{ref}", name)
+        with self.store.read() as session:
+            row = find_version(session, name, ref)
+            return [
+                TransitionInfo(
+                    from_stage=t.from_stage,
+                    to_stage=t.to_stage,
+                    actor=t.actor,
+                    at=t.at,
+                    request_id=t.request_id,
+                )
+                for t in session.scalars(
+                    select(tables.StageTransition)
+                    .where(tables.StageTransition.version_id == row.id)
+                    .order_by(tables.StageTransition.id)
+                )
+            ]
+
+    def reference_profile(
+        self, name: str, version: str | int, *, actor: Actor | None = None
+    ) -> dict[str, Any] | None:
+        """The reference profile of the training data kept at registration, if any."""
+        self._allow(actor, f"model:{name}/{version}", name)
+        with self.store.read() as session:
+            profile = find_version(session, name, version).reference_profile
+            return dict(profile) if profile is not None else None
+
+    def policy(self, name: str, ref: str | int, *, actor: Actor | None = None) -> Policy:
+        """The policy a version is governed by, validated again and checked against its hash.
+
+        Raises
+        ------
+        PolicyError
+            The stored policy no longer validates, or no longer hashes to the sha256 recorded
+            at registration (the database was changed outside Charter).
+        """
+        self._allow(actor, f"model:{name}/{ref}", name)
+        with self.store.read() as session:
+            return version_policy(find_version(session, name, ref), name)
+
+    def download(
+        self, name: str, ref: str | int, destination: str | Path, *, actor: Actor | None = None
+    ) -> Path:
+        """Copy a version's artifact to ``destination`` (hash checked on the way)."""
+        version = self.get_version(name, ref, actor=actor)
+        target = Path(destination)
+        if target.is_dir():
+            target = target / f"{version.model}-{version.number}.{version.artifact_format}"
+        return self.artifacts.fetch(version.artifact_sha256, target)
+
+    def load_model(
+        self, name: str, ref: str | int = "production", *, actor: Actor | None = None
+    ) -> Any:
+        """Load a version's model: hash checked, skops types as recorded at registration."""
+        version = self.get_version(name, ref, actor=actor)
+        path = self.artifacts.fetch_temporary(
+            version.artifact_sha256, suffix=f".{version.artifact_format}"
+        )
+        try:
+            return load_model(
+                path, trusted_types=version.trusted_types, sha256=version.artifact_sha256
+            )
+        finally:
+            path.unlink(missing_ok=True)
+
+    def get_request(self, request_id: int, *, actor: Actor | None = None) -> RequestInfo:
+        """One promotion request with its approvals."""
+        self._allow(actor, f"request:{request_id}")
+        return self.request_info(request_id)
+
+    def request_info(self, request_id: int) -> RequestInfo:
+        """A request by id, without authorization (after a write that had it)."""
+        with self.store.read() as session:
+            request, version, name = request_rows(session, request_id)
+            return request_record(session, request, version, name)
+
+    def list_requests(
+        self,
+        *,
+        actor: Actor | None = None,
+        status: str | None = "pending",
+        model: str | None = None,
+    ) -> list[RequestInfo]:
+        """Promotion requests (default: those waiting), oldest first."""
+        self._allow(actor, "requests", model)
+        with self.store.read() as session:
+            query = (
+                select(tables.PromotionRequest, tables.Version, tables.RegisteredModel.name)
+                .join(tables.Version, tables.Version.id == tables.PromotionRequest.version_id)
+                .join(tables.RegisteredModel, tables.RegisteredModel.id == tables.Version.model_id)
+                .order_by(tables.PromotionRequest.id)
+            )
+            if status is not None:
+                query = query.where(tables.PromotionRequest.status == status)
+            if model is not None:
+                query = query.where(tables.RegisteredModel.name == model)
+            return [request_record(session, r, v, n) for r, v, n in session.execute(query).all()]

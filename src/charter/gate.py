@@ -250,6 +250,10 @@ def run_gate(
         "score_column": ctx.score_column,
         "features": list(ctx.features or []),
         "sensitive": policy.sensitive_features,
+        "protected": list(
+            dict.fromkeys([*policy.data.sensitive, *policy.privacy.protected_attributes])
+        ),
+        "id_column": policy.data.id_column,
         "rules": len(rules),
     }
     return Evidence(

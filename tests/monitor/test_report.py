@@ -22,7 +22,9 @@ def test_report_is_self_contained(html: str) -> None:
 
 def test_report_plots_scores_drifted_distributions_and_metrics_over_time(html: str) -> None:
     assert "Drift score per column" in html and "Drifted columns per window" in html
-    assert html.count("<svg") == 2 + 2 + 2  # scores, share; income, age; two window rules
+    # scores, share; income, age; two window rules; the prediction drift per window
+    assert html.count("<svg") == 2 + 2 + 2 + 1
+    assert "Prediction drift per window" in html
     for title in ("income: wasserstein", "age: wasserstein", "parity.window", "accuracy.window"):
         assert title in html
 

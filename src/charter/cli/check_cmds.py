@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from charter.cli.app import app, console, err_console
-from charter.errors import CharterError, DataError
+from charter.errors import CharterError, DataError, PolicyError
 from charter.evidence import Evidence, Finding
 
 _TABLE_WIDTH = 120
@@ -30,9 +30,10 @@ def check_command(
     data: Annotated[
         Path, typer.Option("--data", "-d", help="Evaluation data (Parquet, CSV, Arrow).")
     ],
-    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy.yaml.")] = Path(
-        "policy.yaml"
-    ),
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="The policy (default: policy.yaml in this folder)."),
+    ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", "-m", help="Model artifact (.skops; .pkl/.joblib).")
     ] = None,
@@ -80,6 +81,14 @@ def check_command(
     from charter.gate import check
     from charter.report import render_markdown, write_outputs
 
+    if policy is None:
+        policy = Path("policy.yaml")
+        if not policy.exists():
+            raise PolicyError(
+                f"no --policy was given and there is no policy.yaml in {Path.cwd()}",
+                hint="pass --policy PATH, or write a policy.yaml here (docs/policy.md;"
+                " examples/credit_risk/policy.yaml is a complete one)",
+            )
     evidence = check(
         policy,
         data,

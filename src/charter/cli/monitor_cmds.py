@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from charter.cli.app import app, console, err_console
-from charter.errors import CharterError, DataError, NotFoundError
+from charter.errors import CharterError, DataError, NotFoundError, did_you_mean
 from charter.evidence import Verdict
 
 _STYLE = {
@@ -235,6 +235,13 @@ class _Setup:
         )
 
 
+def _model_names(registry: Any, actor: Any) -> list[str]:
+    try:
+        return [m.name for m in registry.list_models(actor=actor)]
+    except CharterError:
+        return []
+
+
 def _open_registry() -> Any:
     from charter.registry import Registry
 
@@ -281,11 +288,23 @@ def _reference(
         if reference.is_dir() or any(ch in str(reference) for ch in "*?["):
             return profile_file(reference, bins=bins, kinds=kinds)
         return build_profile(read_data_file(reference), bins=bins, kinds=kinds)
-    if record is None:
+    if record is None and registry is None:
         raise DataError(
-            f"no reference for {name}: there is no registry with that model here",
+            f"no reference for {name}: there is no registry here to read it from",
             hint="pass --reference (a profile .json or the training data), or run where the"
             " registry is (CHARTER_HOME / CHARTER_DATABASE_URL)",
+        )
+    if record is None:
+        known = _model_names(registry, actor)
+        guess = did_you_mean(name, known)
+        raise DataError(
+            f"no model '{name}' in the registry" + (f" ({guess})" if guess else ""),
+            hint=(
+                f"models here: {', '.join(known)}; or pass --reference (a profile .json or the"
+                " training data)"
+                if known
+                else "register it first, or pass --reference (a profile .json or the training data)"
+            ),
         )
     data = registry.reference_profile(name, record.number, actor=actor)
     if data is None:

@@ -319,10 +319,7 @@ def summarize_log(
 
             present = log_columns(log)
             if timestamp not in present:
-                raise DataError(
-                    f"timestamp column '{timestamp}' is not in the log",
-                    hint="name it with --timestamp or monitoring.timestamp_column in the policy",
-                )
+                raise _no_timestamp(timestamp, list(present))
             return LogSummary(size, {}, missing_columns=tuple(_missing(wanted, present)))
         return total
     frame = to_frame(log)
@@ -351,13 +348,19 @@ def _missing(wanted: Sequence[str], present: Iterable[str]) -> list[str]:
 def _require_timestamp(frame: AnyFrame, timestamp: str) -> None:
     names = column_names(frame)
     if timestamp not in names:
-        from charter.errors import did_you_mean
+        raise _no_timestamp(timestamp, list(names))
 
-        guess = did_you_mean(timestamp, names)
-        raise DataError(
-            f"timestamp column '{timestamp}' is not in the log" + (f" ({guess})" if guess else ""),
-            hint="name it with --timestamp or monitoring.timestamp_column in the policy",
-        )
+
+def _no_timestamp(timestamp: str, names: list[str]) -> DataError:
+    from charter.errors import did_you_mean
+
+    guess = did_you_mean(timestamp, names)
+    shown = ", ".join(names[:30]) + (f", … ({len(names)} in all)" if len(names) > 30 else "")
+    return DataError(
+        f"timestamp column '{timestamp}' is not in the log" + (f" ({guess})" if guess else ""),
+        hint=f"the log's columns: {shown}; name the time column with --timestamp or"
+        " monitoring.timestamp_column in the policy",
+    )
 
 
 # -- eager ---------------------------------------------------------------------------------------

@@ -549,7 +549,8 @@ class GroupMetrics:
             aggregate=aggregate,
             details={
                 "method": method,
-                "agg": agg,
+                "aggregation": aggregate,
+                "components_combined_by": agg,
                 "components": {k: _finite_or_none(v) for k, v in components.items()},
             },
         )

@@ -389,6 +389,8 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
 
     #: ``predict`` draws at random from ``predict_proba``: the gate must call it, not derive it.
     charter_predict_is_argmax = False
+    #: It reads the sensitive columns to decide, by design (the privacy check says so).
+    charter_decides_per_group = True
 
     def __init__(
         self,

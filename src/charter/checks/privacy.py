@@ -104,11 +104,20 @@ def protected_attributes_not_features(
             details=details,
         )
     via = "; ".join(f"{c} via {r}" for c, r in offending.items())
-    hint = (
-        "retrain without them: list them under 'drop' in the ColumnTransformer (or use"
-        " remainder='drop'), or remove them from data.features; keep them in the data for"
-        " fairness checks"
-    )
+    by_design = [str(c) for c in getattr(ctx.model, "sensitive_", [])]
+    if getattr(ctx.model, "charter_decides_per_group", False) and set(offending) <= set(by_design):
+        hint = (
+            "this model was made by threshold_optimizer, which decides with the sensitive"
+            " attribute by design (a threshold per group); accept and document that use (set"
+            " this rule's severity to warn), or mitigate with reweighing or"
+            " exponentiated_gradient, whose models do not read it"
+        )
+    else:
+        hint = (
+            "retrain without them: list them under 'drop' in the ColumnTransformer (or use"
+            " remainder='drop'), or remove them from data.features; keep them in the data for"
+            " fairness checks"
+        )
     details["hint"] = hint
     return ctx.finding(
         rule,

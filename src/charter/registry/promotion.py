@@ -54,7 +54,9 @@ def evaluate_evidence(policy: Policy, evidence: Evidence, stage: str) -> GateOut
         if finding is None:
             problems.append(f"rule '{rule.id}' ({section}) was not checked: no finding for it")
         elif finding.verdict in (Verdict.FAIL, Verdict.ERROR):
-            problems.append(f"rule '{rule.id}' ({section}) {finding.verdict}: {finding.message}")
+            problems.append(
+                f"rule '{rule.id}' ({section}) {finding.outcome.value}: {finding.message}"
+            )
     return GateOutcome(stage=stage, rules=len(rules), problems=problems)
 
 

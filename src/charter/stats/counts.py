@@ -248,7 +248,7 @@ def _binary_general(arr: np.ndarray, pos_label: Any, role: str) -> np.ndarray:
             )
         raise DataError(
             message,
-            hint=f"make {role} binary before the check (e.g. a column y >= threshold); then set"
+            hint=f"binarise the {role} before the check (e.g. a column y >= threshold); then set"
             " data.positive_label in the policy to the favourable value (positive_label= in"
             " Python)",
         )

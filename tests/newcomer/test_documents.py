@@ -94,7 +94,8 @@ def test_compliance_report_summary_ids_and_filter(registered: Team, tmp_path: Pa
                     .filter(r => r.offsetParent !== null).map(r => r.className)"""
             )
         ids_height = page.evaluate(
-            "Math.max(...[...document.querySelectorAll('td.id code')].map(c => c.getBoundingClientRect().height))"
+            "Math.max(...[...document.querySelectorAll('td.id code')]"
+            ".map(c => c.getBoundingClientRect().height))"
         )
         browser.close()
     for choice in ("failed", "needs_person", "satisfied"):

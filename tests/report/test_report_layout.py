@@ -22,7 +22,7 @@ RACES = ["Black", "White", "Asian", "Hispanic"]
 def _evidence(n_findings: int = 6) -> Evidence:
     groups = [
         {
-            "group": f"race={race} | sex={sex}",
+            "group": f"race={race}, sex={sex}",
             "count": 100 + 37 * i,
             "selection_rate": 0.2 + 0.07 * i,
             "selection_rate_ci": [0.15 + 0.07 * i, 0.25 + 0.07 * i],

@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from charter.checks.context import CheckContext
 from charter.checks.model_inputs import consumed_columns
-from charter.checks.pii import VALUE_PATTERNS, PiiKind, match_patterns, name_kind
+from charter.checks.pii import (
+    VALUE_PATTERNS,
+    PiiKind,
+    ambiguous_name,
+    match_patterns,
+    name_kind,
+    name_likeness,
+)
 from charter.checks.registry import check
 from charter.errors import CheckError
 from charter.evidence import Finding, Threshold, Verdict
@@ -173,6 +180,8 @@ def pii_scan(ctx: CheckContext, rule: Rule, params: PiiScanParams) -> Finding:
             if kind is not None and kind in kinds and not isinstance(schema[column], nw.Boolean):
                 report.setdefault(column, {})["by_name"] = kind.value
     sample_info: dict[str, Any] = {}
+    if params.by_value and PiiKind.NAME in kinds:
+        _confirm_names(ctx, columns, schema, report, params)
     if params.by_value:
         patterns = [p for p, k in VALUE_PATTERNS.items() if k in kinds]
         textual = [
@@ -209,7 +218,9 @@ def pii_scan(ctx: CheckContext, rule: Rule, params: PiiScanParams) -> Finding:
             entry = report[column]
             found = dict(entry.get("kinds", {}))
             what = ", ".join(f"{k} {s:.0%} of values" for k, s in found.items() if s > 0)
-            named = f"named like {entry['by_name']}" if entry["by_name"] else ""
+            named = entry.get("why") or (
+                f"named like {entry['by_name']}" if entry["by_name"] else ""
+            )
             parts.append(f"{column} ({'; '.join(p for p in (named, what) if p)})")
         message = f"personal data in {len(offending)} column(s): {', '.join(parts)}"
     else:
@@ -224,6 +235,41 @@ def pii_scan(ctx: CheckContext, rule: Rule, params: PiiScanParams) -> Finding:
         message=message,
         details=details,
     )
+
+
+def _confirm_names(
+    ctx: CheckContext,
+    columns: list[str],
+    schema: Any,
+    report: dict[str, dict[str, Any]],
+    params: PiiScanParams,
+) -> None:
+    """Flag ``first``, ``last``, ``given``... when their values look like people's names."""
+    candidates = [
+        c
+        for c in columns
+        if c not in report
+        and ambiguous_name(c)
+        and isinstance(schema[c], nw.String | nw.Categorical | nw.Enum)
+    ]
+    if not candidates:
+        return
+    sample = ctx.data.select(candidates).head(params.sample_size)
+    if isinstance(sample, nw.LazyFrame):
+        sample = sample.collect()
+    table = sample.to_arrow()
+    for column in candidates:
+        share = name_likeness(table.column(column))
+        if share >= NAME_LIKENESS_MIN:
+            report[column] = {
+                "by_name": PiiKind.NAME.value,
+                "name_likeness": share,
+                "why": f"named '{column}' and {share:.0%} of its distinct values look like names",
+            }
+
+
+#: Share of distinct values that must look like names for ``first``/``last`` to count.
+NAME_LIKENESS_MIN = 0.8
 
 
 def _value_shares(

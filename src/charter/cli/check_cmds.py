@@ -150,6 +150,13 @@ def print_summary(evidence: Evidence) -> None:
     console.print(f"[bold {colour}]{status}[/] {evidence.model_name}: {line}", highlight=False)
     for finding in evidence.blocking_findings:
         console.print(f"  [red]✗[/] {finding.rule_id}: {finding.message}", highlight=False)
+    cautions = {
+        f.details["positive_label_warning"]
+        for f in evidence.findings
+        if "positive_label_warning" in f.details
+    }
+    for caution in sorted(cautions):
+        console.print(f"  [yellow]caution:[/] {caution}", highlight=False)
 
 
 def _value(finding: Finding) -> str:

@@ -80,15 +80,20 @@ def _figure(
 
 def _common_attribute(labels: list[str]) -> tuple[str, list[str]]:
     """``("sex", ["F", "M"])`` from ``["sex=F", "sex=M"]``; labels as they are otherwise."""
-    heads = {label.split("=", 1)[0] for label in labels if "=" in label and " | " not in label}
-    if len(heads) == 1 and all("=" in label and " | " not in label for label in labels):
+    single = [label for label in labels if "=" in label and ", " not in label]
+    heads = {label.split("=", 1)[0] for label in single}
+    if len(heads) == 1 and len(single) == len(labels):
         return heads.pop(), [label.split("=", 1)[1] for label in labels]
     return "", labels
 
 
 def _wrap(label: str, width: int = 14) -> str:
-    """A tick label on lines of about ``width`` characters, split at `` | `` and spaces."""
-    parts = [p.strip() for p in label.split(" | ")]
+    """A tick label on lines of about ``width`` characters.
+
+    One attribute of an intersectional group (``race=Black, sex=F``) per line; long values
+    split at spaces.
+    """
+    parts = [p.strip() for p in label.split(", ")]
     lines: list[str] = []
     for part in parts:
         words, line = part.split(" "), ""

@@ -71,7 +71,7 @@ def test_8_scores_given_as_predictions_point_at_scores(train_csv, tmp_path) -> N
 def test_9_a_model_name_typo_in_monitor_suggests_the_name(
     team: Team, pipeline, train_csv, tmp_path
 ):
-    from charter.cli.monitor_cmds import _reference
+    from charter.monitor.target import _reference
 
     model = save_model(pipeline, tmp_path / "pipe.skops")
     policy = _policy(tmp_path, POLICY.replace("name: newcomer", "name: credit-risk"))
@@ -167,7 +167,7 @@ def test_11_the_promotion_refusal_lists_its_problems(team: Team, pipeline, train
 
 
 def test_12_nanosecond_timestamps_do_not_leak_a_pandas_warning() -> None:
-    from charter.monitor.summary import _as_datetime
+    from charter.monitor.lazy import _as_datetime
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -11,8 +11,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.app import app, console
-from charter.cli.console import acting, open_registry
+from charter.cli.console import acting, console, open_registry
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 audit_app = typer.Typer(help="The audit trail: verify, read, export.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -33,7 +35,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         actor = acting(registry)
         from sqlalchemy import func, select
 
-        from charter.registry.tables import audit_head
+        from charter.audit.tables import audit_head
 
         with registry.engine.connect() as connection:
             total = int(connection.execute(select(func.max(audit_head.c.seq))).scalar() or 0)

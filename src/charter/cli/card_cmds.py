@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.app import app, err_console
-from charter.cli.console import acting, open_registry
+from charter.cli.console import acting, err_console, open_registry
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 
 @app.command("card")

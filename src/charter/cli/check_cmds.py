@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from charter.cli.app import app, console, err_console
+from charter.cli.console import console, err_console
+from charter.cli.findings import print_summary
 from charter.errors import CharterError, DataError, PolicyError
-from charter.evidence import Evidence, Finding
 
-_TABLE_WIDTH = 120
-_TONE_STYLE = {"ok": "green", "bad": "bold red", "warn": "yellow", "muted": "dim"}
+__all__ = ["app", "print_summary"]
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 
 @app.command("check")
@@ -117,57 +116,6 @@ def check_command(
     console.print(f"report:   [bold]{outputs.report}[/]", highlight=False)
     if not evidence.passed:
         raise typer.Exit(1)
-
-
-def print_summary(evidence: Evidence) -> None:
-    """Print the findings table and the verdict line."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("rule", "section", "metric", "value", "threshold", "verdict"):
-        table.add_column(name, no_wrap=True, justify="right" if name == "value" else "left")
-    for finding in evidence.findings:
-        table.add_row(
-            finding.rule_id,
-            finding.section,
-            finding.metric or "-",
-            _value(finding),
-            finding.threshold.describe() if finding.threshold else "-",
-            _verdict(finding),
-        )
-    # never crop a row: CI logs are read at 80 columns but keep long lines
-    if console.width >= _TABLE_WIDTH:
-        console.print(table)
-    else:
-        wide = Console(
-            file=console.file,
-            width=_TABLE_WIDTH,
-            force_terminal=console.is_terminal,
-            no_color=console.no_color,
-        )
-        wide.print(table, crop=False)
-    line = evidence.summary_line()
-    colour = {"passed": "green", "failed": "red"}.get(evidence.status, "yellow")
-    status = evidence.status.replace("_", " ").upper()
-    console.print(f"[bold {colour}]{status}[/] {evidence.model_name}: {line}", highlight=False)
-    for finding in evidence.blocking_findings:
-        console.print(f"  [red]✗[/] {finding.rule_id}: {finding.message}", highlight=False)
-    cautions = {
-        f.details["positive_label_warning"]
-        for f in evidence.findings
-        if "positive_label_warning" in f.details
-    }
-    for caution in sorted(cautions):
-        console.print(f"  [yellow]caution:[/] {caution}", highlight=False)
-
-
-def _value(finding: Finding) -> str:
-    from charter.report.html import format_number
-
-    return "-" if finding.value is None else format_number(finding.value)
-
-
-def _verdict(finding: Finding) -> str:
-    outcome = finding.outcome
-    return f"[{_TONE_STYLE[outcome.tone]}]{outcome.value}[/]"
 
 
 def _column_or_file(value: str | None, role: str) -> Any:

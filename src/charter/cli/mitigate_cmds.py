@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from charter.cli.app import app, console
+from charter.cli.console import console
+from charter.cli.findings import print_summary
 from charter.errors import CharterError
 from charter.evidence import Evidence, sha256_file
 
@@ -53,6 +54,9 @@ def _number(value: float | None) -> float | None:
     import math
 
     return None if value is None or math.isnan(value) else float(value)
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 
 @app.command("mitigate")
@@ -148,7 +152,6 @@ def mitigate_command(
             highlight=False,
         )
         return
-    from charter.cli.check_cmds import print_summary
     from charter.gate import check
     from charter.report import write_outputs
 

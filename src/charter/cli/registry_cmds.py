@@ -14,9 +14,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from charter.cli.app import app
 from charter.cli.console import acting, console, err_console, open_registry, print_json
 from charter.errors import CharterError
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 alias_app = typer.Typer(help="Point free names at versions.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Evidence kept with versions.", no_args_is_help=True)

@@ -11,8 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from charter.cli.app import app
 from charter.cli.console import acting, console, err_console, open_registry, print_json, print_token
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 user_app = typer.Typer(help="Manage users and their roles (admin).", no_args_is_help=True)
 token_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)

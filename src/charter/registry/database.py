@@ -176,3 +176,27 @@ def require_sqlite_file(url: str) -> None:
             hint="run `charter init` to create one, or set CHARTER_HOME / CHARTER_DATABASE_URL "
             "to where it lives",
         )
+
+
+def open_engine(url: str | None = None, *, home: str | Path | None = None) -> Engine:
+    """The engine of an existing registry, migrated to the current schema.
+
+    Raises
+    ------
+    NotFoundError
+        There is no registry at the URL (run ``charter init``).
+    """
+    resolved = database_url(url, home=home)
+    require_sqlite_file(resolved)
+    engine = create_registry_engine(resolved)
+    revision = current_revision(engine)
+    if revision is None:
+        engine.dispose()
+        raise NotFoundError(
+            f"no Charter registry at {describe_url(resolved)}",
+            hint="run `charter init` to create one, or set CHARTER_HOME / "
+            "CHARTER_DATABASE_URL to where it lives",
+        )
+    if revision != SCHEMA_REVISION:
+        upgrade(engine)
+    return engine

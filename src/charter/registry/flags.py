@@ -32,7 +32,9 @@ class Flags:
         """Raise a flag such as ``needs-review`` on a version (audited)."""
         if not flag or not VALID_NAME.match(flag):
             raise CharterError(
-                f"'{flag}' is not a valid flag", hint="use a short word such as needs-review"
+                f"'{flag}' is not a valid flag",
+                hint="use a short word such as needs-review",
+                field="flag",
             )
         subject = f"model:{name}/{version}"
         with self.store.write(actor, Action.VERSION_FLAG, subject, model=name) as tx:
@@ -73,7 +75,8 @@ class Flags:
         if not reason or not reason.strip():
             raise CharterError(
                 "resolving a flag needs a reason",
-                hint='pass --reason "..." saying what was reviewed and why the version may go on',
+                hint="say what was reviewed and why the version may go on",
+                field="reason",
             )
         subject = f"model:{name}/{version}"
         with self.store.write(actor, Action.FLAG_RESOLVE, subject, model=name) as tx:

@@ -145,8 +145,8 @@ class Identity:
         if not wanted:
             raise CharterError(
                 "a user needs at least one role",
-                hint="pass --role, e.g. --role approver; roles: "
-                + ", ".join(r.value for r in Role),
+                hint="give one or more of the roles " + ", ".join(r.value for r in Role),
+                field="roles",
             )
         with self.store.write(actor, Action.USER_ADD, f"user:{username}") as tx:
             if tx.session.scalar(select(tables.User).where(tables.User.username == username)):
@@ -236,7 +236,11 @@ class Identity:
         target = username or actor.username
         action = Action.TOKEN_CREATE if target == actor.username else Action.TOKEN_MANAGE
         if expires_days is not None and expires_days <= 0:
-            raise CharterError("--expires-days must be positive", hint="e.g. --expires-days 90")
+            raise CharterError(
+                f"expires_days must be a positive number of days, not {expires_days}",
+                hint="e.g. 90, or none for a token that does not expire",
+                field="expires_days",
+            )
         with self.store.write(actor, action, f"user:{target}") as tx:
             user = user_row(tx.session, target)
             expires = utcnow() + timedelta(days=expires_days) if expires_days else None

@@ -113,6 +113,8 @@ def refuse(
         f" ({len(problems)} problem{'' if len(problems) == 1 else 's'}):"
         + "".join(f"\n  - {p}" for p in problems),
         hint=hint,
+        request_id=request.id,
+        problems=problems,
     )
 
 
@@ -291,7 +293,9 @@ class Lifecycle:
     def reject(self, request_id: int, *, actor: Actor, reason: str) -> RequestInfo:
         """Reject a pending request, with a reason."""
         if not reason or not reason.strip():
-            raise CharterError("a rejection needs a reason", hint='pass --reason "..."')
+            raise CharterError(
+                "a rejection needs a reason", hint="say why it is rejected", field="reason"
+            )
         with self.store.write(actor, Action.PROMOTION_REJECT, f"request:{request_id}") as tx:
             request, version, name = request_rows(tx.session, request_id)
             _require_pending(request)

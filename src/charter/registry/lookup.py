@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charter.errors import CharterError, NotFoundError, PolicyError, did_you_mean
+from charter.errors import (
+    CharterError,
+    IntegrityError,
+    NotFoundError,
+    PolicyError,
+    did_you_mean,
+)
 from charter.evidence import Evidence, sha256_bytes
 from charter.policy.loader import policy_from_dict
 from charter.policy.schema import Policy
@@ -146,8 +152,10 @@ def stored_policy(
     Raises
     ------
     PolicyError
-        The stored policy no longer validates, or no longer hashes to ``sha256`` (the database
-        was changed outside Charter).
+        The stored policy no longer validates (a check it names is gone).
+    IntegrityError
+        The stored policy no longer hashes to ``sha256``: the database was changed outside
+        Charter.
     """
     try:
         policy = policy_from_dict(dict(document), source=f"registry:{ref}", check_ids=check_ids)
@@ -158,7 +166,7 @@ def stored_policy(
             "policy",
         ) from None
     if policy.sha256 != sha256:
-        raise PolicyError(
+        raise IntegrityError(
             f"the policy stored with {ref} does not match its recorded hash", hint=_TAMPERED_HINT
         )
     return policy
@@ -172,7 +180,7 @@ def version_policy(version: tables.Version, name: str) -> Policy:
 def parse_evidence(record: tables.EvidenceRecord, ref: str) -> Evidence:
     """The evidence of a stored record, checked against the digest taken when it was stored."""
     if sha256_bytes(record.body.encode("utf-8")) != record.digest:
-        raise CharterError(
+        raise IntegrityError(
             f"the evidence stored with {ref} does not match its digest", hint=_TAMPERED_HINT
         )
     return Evidence.from_json(record.body)

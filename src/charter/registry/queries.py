@@ -7,6 +7,9 @@ against the digests recorded when they were stored before they are returned.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,45 @@ from charter.registry.records import (
 from charter.registry.roles import Action
 from charter.registry.store import Store
 
+#: Loaded models kept by default (a fitted scikit-learn model is usually kilobytes to megabytes).
+MODEL_CACHE_SIZE = 8
+
+
+class ModelCache:
+    """A bounded, thread-safe LRU of loaded models, keyed by artifact sha256 and trusted types.
+
+    Parameters
+    ----------
+    size
+        How many models to keep; 0 keeps none.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._models: OrderedDict[tuple[str, tuple[str, ...]], Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[str, tuple[str, ...]], load: Callable[[], Any]) -> Any:
+        """The model under ``key``, loaded with ``load`` (outside the lock) when not kept."""
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                self.hits += 1
+                return self._models[key]
+            self.misses += 1
+        model = load()
+        if self.size > 0:
+            with self._lock:
+                self._models[key] = model
+                self._models.move_to_end(key)
+                while len(self._models) > self.size:
+                    self._models.popitem(last=False)
+        return model
+
+    def __len__(self) -> int:
+        return len(self._models)
+
 
 class Queries:
     """The read side of one registry.
@@ -47,19 +89,22 @@ class Queries:
         The registry's store.
     artifacts
         Where the registry keeps artifacts.
+    cached_models
+        How many loaded models :meth:`load_model` keeps (by artifact sha256); 0 keeps none.
     """
 
-    def __init__(self, store: Store, artifacts: ArtifactStore) -> None:
+    def __init__(
+        self, store: Store, artifacts: ArtifactStore, *, cached_models: int = MODEL_CACHE_SIZE
+    ) -> None:
         self.store = store
         self.artifacts = artifacts
+        self.models = ModelCache(cached_models)
 
     def _allow(self, actor: Actor | None, subject: str, model: str | None = None) -> None:
         if actor is not None:
             self.store.require(actor, Action.VERSION_READ, subject, model=model)
 
-    def get_version(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> ModelVersion:
+    def get_version(self, name: str, ref: str | int = "latest", *, actor: Actor) -> ModelVersion:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         self._allow(actor, f"model:{name}/{ref}", name)
         with self.store.read() as session:
@@ -74,7 +119,7 @@ class Queries:
             assert model is not None
             return version_record(session, row, model.name)
 
-    def list_versions(self, name: str, *, actor: Actor | None = None) -> list[ModelVersion]:
+    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
         """Every version of ``name``, oldest first."""
         self._allow(actor, f"model:{name}", name)
         with self.store.read() as session:
@@ -86,7 +131,7 @@ class Queries:
             ).all()
             return [version_record(session, r, name) for r in rows]
 
-    def list_models(self, *, actor: Actor | None = None) -> list[ModelSummary]:
+    def list_models(self, *, actor: Actor) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""
         self._allow(actor, "models")
         with self.store.read() as session:
@@ -113,16 +158,14 @@ class Queries:
                 )
             return out
 
-    def evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> Evidence:
+    def evidence(self, name: str, ref: str | int = "latest", *, actor: Actor) -> Evidence:
         """The current gate evidence of a version, checked against its stored digest."""
         self._allow(actor, f"model:{name}/{ref}", name)
         with self.store.read() as session:
             return current_evidence(session, find_version(session, name, ref), name)[0]
 
     def monitoring_evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
+        self, name: str, ref: str | int = "latest", *, actor: Actor
     ) -> list[Evidence]:
         """Monitoring evidence recorded for a version, oldest first."""
         self._allow(actor, f"model:{name}/{ref}", name)
@@ -138,9 +181,7 @@ class Queries:
             ).all()
             return [parse_evidence(r, f"{name}:{row.number}") for r in records]
 
-    def history(
-        self, name: str, ref: str | int, *, actor: Actor | None = None
-    ) -> list[TransitionInfo]:
+    def history(self, name: str, ref: str | int, *, actor: Actor) -> list[TransitionInfo]:
         """The stage changes of a version, oldest first."""
         self._allow(actor, f"model:{name}/{ref}", name)
         with self.store.read() as session:
@@ -161,7 +202,7 @@ class Queries:
             ]
 
     def reference_profile(
-        self, name: str, version: str | int, *, actor: Actor | None = None
+        self, name: str, version: str | int, *, actor: Actor
     ) -> dict[str, Any] | None:
         """The reference profile of the training data kept at registration, if any."""
         self._allow(actor, f"model:{name}/{version}", name)
@@ -169,7 +210,7 @@ class Queries:
             profile = find_version(session, name, version).reference_profile
             return dict(profile) if profile is not None else None
 
-    def policy(self, name: str, ref: str | int, *, actor: Actor | None = None) -> Policy:
+    def policy(self, name: str, ref: str | int, *, actor: Actor) -> Policy:
         """The policy a version is governed by, validated again and checked against its hash.
 
         Raises
@@ -182,9 +223,7 @@ class Queries:
         with self.store.read() as session:
             return version_policy(find_version(session, name, ref), name)
 
-    def download(
-        self, name: str, ref: str | int, destination: str | Path, *, actor: Actor | None = None
-    ) -> Path:
+    def download(self, name: str, ref: str | int, destination: str | Path, *, actor: Actor) -> Path:
         """Copy a version's artifact to ``destination`` (hash checked on the way)."""
         version = self.get_version(name, ref, actor=actor)
         target = Path(destination)
@@ -192,11 +231,18 @@ class Queries:
             target = target / f"{version.model}-{version.number}.{version.artifact_format}"
         return self.artifacts.fetch(version.artifact_sha256, target)
 
-    def load_model(
-        self, name: str, ref: str | int = "production", *, actor: Actor | None = None
-    ) -> Any:
-        """Load a version's model: hash checked, skops types as recorded at registration."""
+    def load_model(self, name: str, ref: str | int = "production", *, actor: Actor) -> Any:
+        """Load a version's model: hash checked, skops types as recorded at registration.
+
+        Loaded models are kept by artifact sha256 (and trusted types) in a bounded LRU cache:
+        the same artifact loads once however many versions or aliases name it. Every call is
+        authorised; the model returned may be shared with other callers, so do not change it.
+        """
         version = self.get_version(name, ref, actor=actor)
+        key = (version.artifact_sha256, tuple(version.trusted_types))
+        return self.models.get(key, lambda: self._load(version))
+
+    def _load(self, version: ModelVersion) -> Any:
         path = self.artifacts.fetch_temporary(
             version.artifact_sha256, suffix=f".{version.artifact_format}"
         )
@@ -207,7 +253,7 @@ class Queries:
         finally:
             path.unlink(missing_ok=True)
 
-    def get_request(self, request_id: int, *, actor: Actor | None = None) -> RequestInfo:
+    def get_request(self, request_id: int, *, actor: Actor) -> RequestInfo:
         """One promotion request with its approvals."""
         self._allow(actor, f"request:{request_id}")
         return self.request_info(request_id)
@@ -221,7 +267,7 @@ class Queries:
     def list_requests(
         self,
         *,
-        actor: Actor | None = None,
+        actor: Actor,
         status: str | None = "pending",
         model: str | None = None,
     ) -> list[RequestInfo]:

@@ -74,7 +74,8 @@ def check_evidence(
         raise CharterError(
             f"the evidence was produced under a different policy (sha256 "
             f"{bundle.policy.sha256[:12]}…) than {policy} ({policy_sha256[:12]}…)",
-            hint="run `charter check` again with this policy, or pass --policy with the one used"
+            field="policy",
+            hint="run `charter check` again with this policy, or give the policy that was used"
             if registering
             else "run `charter check` with the policy the version was registered with, or "
             "register a new version",
@@ -179,7 +180,7 @@ class Registration:
         artifact = Path(model)
         if not artifact.is_file():
             raise NotFoundError(
-                f"no model artifact at {artifact}", hint="check the path of --model"
+                f"no model artifact at {artifact}", hint="check the path", field="model"
             )
         artifact_format = artifact.suffix.lstrip(".").lower() or "unknown"
         artifact_sha = sha256_file(artifact)
@@ -387,7 +388,8 @@ def read_evidence(
     if not file.is_file():
         raise NotFoundError(
             f"no evidence at {file}",
-            hint="run `charter check ... --out DIR` and pass that DIR to --evidence",
+            hint="give the folder `charter check ... --out DIR` wrote (or its evidence.json)",
+            field="evidence",
         )
     try:
         bundle = Evidence.read(file)
@@ -438,8 +440,8 @@ def trusted_types_of(artifact: Path, vouched: Sequence[str] | None) -> list[str]
     if unknown:
         raise UntrustedArtifactError(
             f"{artifact} holds types nobody vouched for: {', '.join(unknown)}",
-            hint="if you trust them, register with "
-            + " ".join(f"--trust-type {t}" for t in unknown),
+            hint="if you trust them, vouch for them in trusted_types: " + ", ".join(unknown),
+            field="trusted_types",
         )
     return sorted(found)
 
@@ -467,7 +469,8 @@ def _policy_for(bundle: Evidence, policy: str | Path | None) -> tuple[Path, dict
         where = f" ({path})" if path is not None else ""
         raise NotFoundError(
             f"cannot find the policy the evidence was produced under{where}",
-            hint="pass --policy with the policy.yaml given to `charter check`",
+            hint="give the policy.yaml that was given to `charter check`",
+            field="policy",
         )
     document = read_policy_document(path)
     return path, document, policy_from_dict(document, source=str(path))

@@ -25,7 +25,7 @@ input raises before anything is written.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,7 +37,7 @@ from charter.audit.chain import (
     AuditEntry,
 )
 from charter.audit.verify import ChainReport
-from charter.errors import CharterError, NotFoundError
+from charter.errors import CharterError
 from charter.evidence import Evidence
 from charter.policy.schema import Policy
 from charter.registry import database
@@ -81,7 +81,8 @@ class Registry:
 
     Open one with :meth:`open` (an existing registry) or :meth:`initialize` (a new one). Every
     method that changes state takes the acting user as ``actor`` (from :meth:`authenticate`);
-    read methods accept one too and check it when given.
+    so does every read: a user from :meth:`authenticate`, or a trusted in-process caller's
+    :meth:`Actor.system`.
 
     Parameters
     ----------
@@ -123,7 +124,6 @@ class Registry:
         self.flags = Flags(self.store)
         self.trail = Trail(self.store)
 
-    # ------------------------------------------------------------------ opening
     @classmethod
     def open(
         cls,
@@ -140,19 +140,7 @@ class Registry:
         NotFoundError
             There is no registry at the URL (run ``charter init``).
         """
-        resolved = database.database_url(url, home=home)
-        database.require_sqlite_file(resolved)
-        engine = database.create_registry_engine(resolved)
-        revision = database.current_revision(engine)
-        if revision is None:
-            engine.dispose()
-            raise NotFoundError(
-                f"no Charter registry at {database.describe_url(resolved)}",
-                hint="run `charter init` to create one, or set CHARTER_HOME / "
-                "CHARTER_DATABASE_URL to where it lives",
-            )
-        if revision != database.SCHEMA_REVISION:
-            database.upgrade(engine)
+        engine = database.open_engine(url, home=home)
         return cls(engine, artifact_store=artifact_store, checkpoint=checkpoint)
 
     @classmethod
@@ -192,7 +180,6 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ identity
     def authenticate(self, token: str | None) -> Actor:
         """The user a token belongs to, with their roles (:meth:`Identity.authenticate`)."""
         return self.identity.authenticate(token)
@@ -240,7 +227,6 @@ class Registry:
         """Revoke a token by its id (one's own; admins: anyone's)."""
         self.identity.revoke_token(token_id, actor=actor)
 
-    # ------------------------------------------------------------------ registration
     def register(
         self,
         name: str,
@@ -295,76 +281,64 @@ class Registry:
         """Store monitoring evidence for a version and audit it; returns its id."""
         return self.registration.record_monitoring(name, version, evidence, actor=actor)
 
-    # ------------------------------------------------------------------ queries
-    def get_version(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> ModelVersion:
+    def get_version(self, name: str, ref: str | int = "latest", *, actor: Actor) -> ModelVersion:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         return self.queries.get_version(name, ref, actor=actor)
 
-    def list_versions(self, name: str, *, actor: Actor | None = None) -> list[ModelVersion]:
+    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
         """Every version of ``name``, oldest first."""
         return self.queries.list_versions(name, actor=actor)
 
-    def list_models(self, *, actor: Actor | None = None) -> list[ModelSummary]:
+    def list_models(self, *, actor: Actor) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""
         return self.queries.list_models(actor=actor)
 
-    def evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
-    ) -> Evidence:
+    def evidence(self, name: str, ref: str | int = "latest", *, actor: Actor) -> Evidence:
         """The current gate evidence of a version, checked against its stored digest."""
         return self.queries.evidence(name, ref, actor=actor)
 
     def monitoring_evidence(
-        self, name: str, ref: str | int = "latest", *, actor: Actor | None = None
+        self, name: str, ref: str | int = "latest", *, actor: Actor
     ) -> list[Evidence]:
         """Monitoring evidence recorded for a version, oldest first."""
         return self.queries.monitoring_evidence(name, ref, actor=actor)
 
-    def history(
-        self, name: str, ref: str | int, *, actor: Actor | None = None
-    ) -> list[TransitionInfo]:
+    def history(self, name: str, ref: str | int, *, actor: Actor) -> list[TransitionInfo]:
         """The stage changes of a version, oldest first."""
         return self.queries.history(name, ref, actor=actor)
 
     def reference_profile(
-        self, name: str, version: str | int, *, actor: Actor | None = None
+        self, name: str, version: str | int, *, actor: Actor
     ) -> dict[str, Any] | None:
         """The reference profile of the training data kept at registration, if any."""
         return self.queries.reference_profile(name, version, actor=actor)
 
-    def policy(self, name: str, ref: str | int, *, actor: Actor | None = None) -> Policy:
+    def policy(self, name: str, ref: str | int, *, actor: Actor) -> Policy:
         """The policy a version is governed by, validated again and checked against its hash."""
         return self.queries.policy(name, ref, actor=actor)
 
-    def download(
-        self, name: str, ref: str | int, destination: str | Path, *, actor: Actor | None = None
-    ) -> Path:
+    def download(self, name: str, ref: str | int, destination: str | Path, *, actor: Actor) -> Path:
         """Copy a version's artifact to ``destination`` (hash checked on the way)."""
         return self.queries.download(name, ref, destination, actor=actor)
 
-    def load_model(
-        self, name: str, ref: str | int = "production", *, actor: Actor | None = None
-    ) -> Any:
+    def load_model(self, name: str, ref: str | int = "production", *, actor: Actor) -> Any:
         """Load a version's model: hash checked, skops types as recorded at registration."""
         return self.queries.load_model(name, ref, actor=actor)
 
-    def get_request(self, request_id: int, *, actor: Actor | None = None) -> RequestInfo:
+    def get_request(self, request_id: int, *, actor: Actor) -> RequestInfo:
         """One promotion request with its approvals."""
         return self.queries.get_request(request_id, actor=actor)
 
     def list_requests(
         self,
         *,
-        actor: Actor | None = None,
+        actor: Actor,
         status: str | None = "pending",
         model: str | None = None,
     ) -> list[RequestInfo]:
         """Promotion requests (default: those waiting), oldest first."""
         return self.queries.list_requests(actor=actor, status=status, model=model)
 
-    # ------------------------------------------------------------------ lifecycle
     def request_promotion(
         self, name: str, ref: str | int, to_stage: str, *, actor: Actor, note: str | None = None
     ) -> RequestInfo:
@@ -406,7 +380,6 @@ class Registry:
         """Remove an alias."""
         self.stages.remove_alias(name, alias, actor=actor)
 
-    # ------------------------------------------------------------------ flags
     def flag_version(
         self, name: str, version: str | int, flag: str, reason: str, *, actor: Actor
     ) -> None:
@@ -422,7 +395,6 @@ class Registry:
         """
         return self.flags.resolve_flag(name, version, flag, reason, actor=actor)
 
-    # ------------------------------------------------------------------ audit
     def audit_log(
         self,
         *,
@@ -436,6 +408,31 @@ class Registry:
     ) -> list[AuditEntry]:
         """Audit entries matching the filters, in sequence order (role auditor or admin)."""
         return self.trail.audit_log(
+            actor=actor,
+            model=model,
+            user=user,
+            action=action,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+
+    def stream_audit(
+        self,
+        *,
+        actor: Actor,
+        model: str | None = None,
+        user: str | None = None,
+        action: str | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[AuditEntry]:
+        """Matching entries as an iterator read in batches (to stream an export of any size).
+
+        Format them with :func:`charter.audit.log.export_lines`.
+        """
+        return self.trail.stream_audit(
             actor=actor,
             model=model,
             user=user,
@@ -469,6 +466,6 @@ class Registry:
             until=until,
         )
 
-    def verify_audit(self, *, actor: Actor | None = None, on_batch: Any = None) -> ChainReport:
+    def verify_audit(self, *, actor: Actor, on_batch: Any = None) -> ChainReport:
         """Verify the whole audit trail; returns a :class:`~charter.audit.verify.ChainReport`."""
         return self.trail.verify_audit(actor=actor, on_batch=on_batch)

@@ -31,7 +31,14 @@ from charter.audit.chain import ALG_SHA256, AuditEntry, ChainWriter, require_key
 from charter.errors import CharterError, PermissionDeniedError
 from charter.registry import database, tables
 from charter.registry.records import Actor
-from charter.registry.roles import Action, denial_message, permitted, role_to_grant, roles_for
+from charter.registry.roles import (
+    SYSTEM_PERMISSIONS,
+    Action,
+    denial_message,
+    permitted,
+    role_to_grant,
+    roles_for,
+)
 
 #: Called with the name of a point inside a transaction (``promotion.before_commit``, ...).
 Checkpoint = Callable[[str], None]
@@ -85,6 +92,19 @@ class DeniedError(Exception):
             subject,
             model,
             {"attempted": action.value, "roles": sorted(roles), "needs": roles_for(action)},
+        )
+
+    @classmethod
+    def system_write(
+        cls, actor: Actor, action: Action, subject: str, model: str | None
+    ) -> DeniedError:
+        """The refusal of a change to a system actor (they only read)."""
+        return cls(
+            f"{actor.username} is a system actor and may only read, not {action.value}",
+            "act as a user: pass the actor of a token (Registry.authenticate)",
+            subject,
+            model,
+            {"attempted": action.value, "system": True},
         )
 
     def error(self) -> PermissionDeniedError:
@@ -162,6 +182,8 @@ class Store:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
                 chain = ChainWriter(session.connection(), alg=self.audit_alg, key=key)
                 tx = Tx(session, chain, actor=actor.username, checkpoint=self.checkpoint)
+                if actor.is_system:
+                    raise DeniedError.system_write(actor, action, subject, model)
                 roles = roles_of(session, actor.username)
                 if not permitted(roles, action):
                     raise DeniedError.missing_role(actor.username, roles, action, subject, model)
@@ -175,12 +197,20 @@ class Store:
     def require(
         self, actor: Actor, action: Action, subject: str, *, model: str | None = None
     ) -> None:
-        """Refuse (and audit) early, before expensive work, when ``actor`` may not ``action``."""
-        with self.read() as session:
-            roles = roles_of(session, actor.username)
-        if permitted(roles, action):
-            return
-        denied = DeniedError.missing_role(actor.username, roles, action, subject, model)
+        """Refuse (and audit) when ``actor`` may not ``action``: every read, and writes early.
+
+        A system actor may do what :data:`~charter.registry.roles.SYSTEM_PERMISSIONS` lists.
+        """
+        if actor.is_system:
+            if action in SYSTEM_PERMISSIONS:
+                return
+            denied = DeniedError.system_write(actor, action, subject, model)
+        else:
+            with self.read() as session:
+                roles = roles_of(session, actor.username)
+            if permitted(roles, action):
+                return
+            denied = DeniedError.missing_role(actor.username, roles, action, subject, model)
         self.audit_denial(actor, denied)
         raise denied.error()
 

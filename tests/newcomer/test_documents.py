@@ -27,7 +27,7 @@ def registered(team: Team, pipeline, train_csv: Path, policy_file: Path, tmp_pat
 
 
 def test_the_card_has_charts_and_the_explainability_value(registered: Team) -> None:
-    card = model_card(registered.registry, "newcomer", 1)
+    card = model_card(registered.registry, "newcomer", 1, actor=registered["otto"])
     section = card.section("quantitative_analyses")
     titles = [c.title for c in section.charts]
     assert titles == [
@@ -52,7 +52,7 @@ def test_the_card_has_charts_and_the_explainability_value(registered: Team) -> N
 
 
 def test_compliance_report_summary_ids_and_filter(registered: Team, tmp_path: Path) -> None:
-    report = compliance_report(registered.registry, "newcomer", 1)
+    report = compliance_report(registered.registry, "newcomer", 1, actor=registered["otto"])
     html = render_compliance(report, "html")
     assert "<script" not in html
     for control in report.controls:

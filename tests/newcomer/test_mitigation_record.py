@@ -89,7 +89,9 @@ def test_without_mitigation_the_control_says_how_to_record_one(
         "newcomer", model=model, evidence=tmp_path / "gate", policy=policy_file,
         actor=team["eli"],
     )  # fmt: skip
-    control = compliance_report(team.registry, "newcomer", 1).control("eu-ai-act:art-10.2.g")
+    control = compliance_report(team.registry, "newcomer", 1, actor=team["otto"]).control(
+        "eu-ai-act:art-10.2.g"
+    )
     assert control.status is ControlStatus.NEEDS_PERSON
     assert "`charter mitigate --check-data` records one" in control.notes[0]
 

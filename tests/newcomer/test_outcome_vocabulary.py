@@ -80,12 +80,12 @@ def test_card_and_compliance_say_failed_warning_and_do_not_satisfy(team: Team, w
         "newcomer", model=warned["model"], evidence=warned["out"], policy=warned["policy"],
         actor=team["eli"],
     )  # fmt: skip
-    card = model_card(team.registry, "newcomer", 1)
+    card = model_card(team.registry, "newcomer", 1, actor=team["otto"])
     unitary = card.section("quantitative_analyses").tables[0]
     row = next(r for r in unitary.rows if r[0] == "parity-watch")
     assert row[-1] == "failed-warning"
     assert "failed-warning" in render_card(card, "html")
-    report = compliance_report(team.registry, "newcomer", 1)
+    report = compliance_report(team.registry, "newcomer", 1, actor=team["otto"])
     control = report.control("eu-ai-act:art-10.2.f")
     assert control.status is ControlStatus.NEEDS_PERSON
     assert any("parity-watch" in e and "failed-warning" in e for e in control.evidence)

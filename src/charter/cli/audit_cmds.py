@@ -11,7 +11,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.console import acting, console, open_registry
+from charter.cli.console import (
+    JSON_HELP,
+    acting,
+    console,
+    open_registry,
+)
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
@@ -29,7 +34,7 @@ _Until = Annotated[str | None, typer.Option(help="Until this UTC time (ISO 8601)
 
 
 @audit_app.command("verify")
-def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def verify(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Recompute every hash and link; report the first broken entry and how it was broken."""
     with open_registry() as registry:
         actor = acting(registry)
@@ -72,7 +77,7 @@ def log(
     since: _Since = None,
     until: _Until = None,
     limit: Annotated[int | None, typer.Option(help="At most this many entries.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Show audit entries, filtered by model, actor, action and time."""
     with open_registry() as registry:

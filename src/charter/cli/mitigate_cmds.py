@@ -55,6 +55,7 @@ def _number(value: float | None) -> float | None:
 
     return None if value is None or math.isnan(value) else float(value)
 
+
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
 

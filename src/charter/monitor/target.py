@@ -393,8 +393,7 @@ def _reference(
                 f"models here: {', '.join(known)}; or pass --reference (a profile .json or the"
                 " training data)"
                 if known
-                else "register it first, or pass --reference (a profile .json or the training"
-                " data)"
+                else "register it first, or pass --reference (a profile .json or the training data)"
             ),
         )
     data = registry.reference_profile(name, record.number, actor=actor)

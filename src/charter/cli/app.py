@@ -44,10 +44,31 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("charter-governance")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        typer.echo(f"charter {version}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="CHARTER_DEBUG")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print Charter's version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
     ] = False,
 ) -> None:
     if debug:

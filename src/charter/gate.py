@@ -20,33 +20,32 @@ Two kinds of problems are told apart:
 
 from __future__ import annotations
 
-import os
 import time
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import narwhals as nw
 import numpy as np
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from charter.artifacts import DEFAULT_TRUSTED_TYPES, load_model, model_fingerprint, model_type
 from charter.checks.context import CheckContext
-from charter.checks.registry import CheckSpec, get_check
-from charter.errors import CharterError, CheckError, DataError, PolicyError
+from charter.checks.registry import CheckSpec
+from charter.checks.runner import prepare_rule, run_prepared
+from charter.errors import CharterError, DataError
 from charter.evidence import (
     Evidence,
     Finding,
     Fingerprint,
-    Severity,
-    Verdict,
     canonical_json,
+    fingerprint_file,
     sha256_bytes,
 )
-from charter.policy import Policy, Rule, load_policy
+from charter.mitigate import mitigation_record
+from charter.policy import Policy, load_policy
 from charter.policy.schema import STAGES
 from charter.stats.frames import (
     AnyFrame,
@@ -150,13 +149,14 @@ def check(
             baseline, "baseline", trust, sha256=None, trust_pickle=trust_pickle
         )
 
-    prediction_column = _attach(frame, predictions, PREDICTION_COLUMN, "predictions")
+    data_fingerprint = _fingerprint_data(frame, data_path)
+    prediction_column = _attach_input(frame, predictions, PREDICTION_COLUMN, "predictions", inputs)
     if not isinstance(prediction_column, str):
         frame, prediction_column = prediction_column
-    score_column = _attach(frame, scores, SCORE_COLUMN, "scores")
+    score_column = _attach_input(frame, scores, SCORE_COLUMN, "scores", inputs)
     if not isinstance(score_column, str):
         frame, score_column = score_column
-    inputs["data"] = _fingerprint_data(frame, data_path)
+    inputs["data"] = data_fingerprint
 
     ctx = CheckContext(
         policy=loaded_policy,
@@ -168,13 +168,11 @@ def check(
         prediction_column=prediction_column or None,
         score_column=score_column or None,
     )
-    evidence = run_gate(
-        ctx,
-        inputs=inputs,
-        progress=progress,
-        extras={"models": models},
-        started=started,
-    )
+    extras: dict[str, Any] = {"models": models}
+    mitigation = mitigation_record(loaded_model)
+    if mitigation is not None:
+        extras["mitigation"] = mitigation
+    evidence = run_gate(ctx, inputs=inputs, progress=progress, extras=extras, started=started)
     if out is not None:
         from charter.report import write_outputs
 
@@ -212,10 +210,8 @@ def run_gate(
     """
     started = time.perf_counter() if started is None else started
     policy = ctx.policy
-    rules = [
-        (section, rule, *_spec(section, rule)) for section, rule in policy.iter_rules(ctx.stage)
-    ]
-    preflight(ctx, [(spec, params) for _, _, spec, params in rules])
+    rules = [prepare_rule(section, rule) for section, rule in policy.gate_rules(ctx.stage)]
+    preflight(ctx, [(r.spec, r.params) for r in rules])
 
     fingerprints = dict(inputs or {})
     if "data" not in fingerprints:
@@ -236,11 +232,11 @@ def run_gate(
         disable=not show,
     ) as bar:
         task = bar.add_task("", total=len(rules))
-        for section, rule, spec, params in rules:
-            bar.update(task, description=f"{section} · {rule.id}")
+        for prepared in rules:
+            bar.update(task, description=f"{prepared.section} · {prepared.rule.id}")
             t0 = time.perf_counter()
-            findings.extend(_run_rule(ctx, section, rule, spec, params))
-            timings[rule.id] = round(time.perf_counter() - t0, 6)
+            findings.extend(run_prepared(ctx, prepared, reraise=(DataError,)))
+            timings[prepared.rule.id] = round(time.perf_counter() - t0, 6)
             bar.advance(task)
 
     run = {
@@ -251,6 +247,10 @@ def run_gate(
         "score_column": ctx.score_column,
         "features": list(ctx.features or []),
         "sensitive": policy.sensitive_features,
+        "protected": list(
+            dict.fromkeys([*policy.data.sensitive, *policy.privacy.protected_attributes])
+        ),
+        "id_column": policy.data.id_column,
         "rules": len(rules),
     }
     return Evidence(
@@ -355,84 +355,6 @@ def _require_groups(ctx: CheckContext, columns: tuple[str, ...]) -> None:
             )
 
 
-def _spec(section: str, rule: Rule) -> tuple[CheckSpec, BaseModel]:
-    try:
-        spec = get_check(rule.check, section=section)
-    except CheckError as exc:
-        raise PolicyError(
-            exc.message, key_path=f"{section}.rules[{rule.id}]", hint=exc.hint
-        ) from None
-    try:
-        params = spec.parse_params(rule.params)
-    except ValidationError as exc:
-        detail = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
-        )
-        raise PolicyError(
-            f"invalid params for check '{spec.id}': {detail}",
-            key_path=f"{section}.rules[{rule.id}].params",
-            hint=f"run `charter checks --section {section}` to see the check's parameters",
-        ) from None
-    return spec, params
-
-
-def _run_rule(
-    ctx: CheckContext, section: str, rule: Rule, spec: CheckSpec, params: BaseModel
-) -> list[Finding]:
-    try:
-        result = spec.func(ctx, rule, params)
-    except DataError:
-        raise
-    except CharterError as exc:
-        return [_error_finding(section, rule, spec, exc.message, exc.hint, exc)]
-    except Exception as exc:
-        if os.environ.get("CHARTER_DEBUG"):
-            traceback.print_exc()
-        return [_error_finding(section, rule, spec, f"{type(exc).__name__}: {exc}", None, exc)]
-    found = result if isinstance(result, list) else [result]
-    if not found or not all(isinstance(f, Finding) for f in found):
-        return [
-            _error_finding(
-                section,
-                rule,
-                spec,
-                f"the check returned {type(result).__name__}, not findings",
-                "a check must return a Finding or a list of Findings (use ctx.finding)",
-                None,
-            )
-        ]
-    return found
-
-
-def _error_finding(
-    section: str,
-    rule: Rule,
-    spec: CheckSpec,
-    message: str,
-    hint: str | None,
-    exc: BaseException | None,
-) -> Finding:
-    error: dict[str, Any] = {"message": message}
-    if hint:
-        error["hint"] = hint
-    if exc is not None:
-        error["type"] = type(exc).__name__
-        if os.environ.get("CHARTER_DEBUG"):
-            error["traceback"] = "".join(traceback.format_exception(exc))
-    return Finding(
-        rule_id=rule.id,
-        check=rule.check,
-        section=section,
-        verdict=Verdict.ERROR,
-        severity=Severity(rule.severity),
-        message=f"could not evaluate: {message}",
-        metric=spec.metric,
-        threshold=rule.threshold,
-        controls=tuple(dict.fromkeys([*spec.controls, *rule.controls])),
-        details={"error": error, "reason": message},
-    )
-
-
 def data_summary(frame: AnyFrame) -> dict[str, Any]:
     """Rows, and per column its dtype and share of missing values (one aggregation)."""
     schema = schema_of(frame)
@@ -496,6 +418,56 @@ def _load_model(
             hint="pass a fitted estimator or the path of a .skops file",
         )
     return model, model_fingerprint(model, kind=role), {"type": model_type(model)}
+
+
+def _attach_input(
+    frame: AnyFrame, values: Any, name: str, role: str, inputs: dict[str, Fingerprint]
+) -> str | tuple[AnyFrame, str]:
+    """:func:`_attach`, reading a one-column file first (fingerprinted as ``inputs[role]``).
+
+    A file's values join the data under the file's own column name (unless the data already
+    has that column), so evidence names what the user wrote, not an internal column.
+    """
+    source = values_file(values, role)
+    if source is None:
+        return _attach(frame, values, name, role)
+    array, column, path = source
+    if column not in schema_of(frame):
+        name = column
+    inputs[role] = fingerprint_file(path, kind=role, rows=int(array.shape[0]))
+    return _attach(frame, array, name, role)
+
+
+def values_file(value: Any, role: str) -> tuple[np.ndarray, str, Path] | None:
+    """The values, column name and path of a one-column data file, or ``None`` for a column.
+
+    ``value`` names a file when it is a path with a data file's suffix (Parquet, CSV, Arrow).
+
+    Raises
+    ------
+    DataError
+        The file does not exist or has more than one column.
+    """
+    from charter.stats.frames import SUPPORTED_DATA_FILES
+
+    if not isinstance(value, str | Path):
+        return None
+    path = Path(value)
+    if path.suffix.lower() not in SUPPORTED_DATA_FILES:
+        return None
+    if not path.exists():
+        raise DataError(f"{role} file {path} does not exist", hint="check the path")
+    loaded = read_data_file(path)
+    columns = list(schema_of(loaded))
+    if len(columns) != 1:
+        raise DataError(
+            f"{role} file {path} has {len(columns)} columns; it must have exactly one",
+            hint=f"write only the {role} to the file, or add them to the data and pass the"
+            " column name",
+        )
+    if isinstance(loaded, nw.LazyFrame):
+        loaded = loaded.collect()
+    return np.asarray(loaded.get_column(columns[0]).to_numpy()), columns[0], path
 
 
 def _attach(frame: AnyFrame, values: Any, name: str, role: str) -> str | tuple[AnyFrame, str]:

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, Select, select
@@ -49,8 +49,6 @@ def _timestamp(value: datetime | str | None, name: str) -> str | None:
             field=name,
         ) from None
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return utc_timestamp(parsed)
 

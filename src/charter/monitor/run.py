@@ -650,6 +650,10 @@ def monitor(
     rules = monitoring_rules(policy, reference)
     columns = _compared_columns(settings, reference, policy, rules)
     source = log
+    if labels is None and policy.monitoring.labels is None and isinstance(log, str | Path):
+        from charter.monitor.logs import served_labels
+
+        labels = served_labels(log, name)  # posted to `charter serve`, kept beside its log
     log = _join_labels(log, policy, labels if labels is not None else policy.monitoring.labels)
     summary = summarize_log(
         log,
@@ -931,12 +935,22 @@ def _join_labels(log: Any, policy: Policy, labels: Any) -> Any:
     import narwhals as nw
 
     key, target = policy.data.id_column, policy.data.target
+    from charter.stats.frames import column_names
+
+    label_names = (
+        set(column_names(to_frame(labels))) if not isinstance(labels, str | Path) else set()
+    )
+    served = {"request_id", "row"} <= label_names  # labels posted to `charter serve`
+    if served and target and target not in label_names and "label" in label_names:
+        labels = to_frame(labels).rename({"label": target})
+    if not key and served:
+        key = "request_id"
     if not key or not target:
         raise DataError(
             "delayed labels need data.id_column and data.target in the policy",
             hint="name the request id column and the label column under data:",
         )
-    from charter.stats.frames import column_names, read_data_file, require_columns
+    from charter.stats.frames import read_data_file, require_columns
 
     connection = None
     if isinstance(log, str | Path):
@@ -951,9 +965,10 @@ def _join_labels(log: Any, policy: Policy, labels: Any) -> Any:
     label_frame: Any = (
         read_data_file(labels) if isinstance(labels, str | Path) else to_frame(labels)
     )
-    require_columns(label_frame, [key, target], role="label file column")
-    require_columns(frame, [key], role="request id column")
-    label_frame = label_frame.select(nw.col(key), nw.col(target).alias("__charter_label"))
+    keys = ["request_id", "row"] if served else [key]
+    require_columns(label_frame, [*keys, target], role="label file column")
+    require_columns(frame, keys, role="request id column")
+    label_frame = label_frame.select(*keys, nw.col(target).alias("__charter_label"))
     if isinstance(frame, nw.LazyFrame):
         if isinstance(label_frame, nw.LazyFrame):
             label_frame = label_frame.collect()
@@ -970,7 +985,7 @@ def _join_labels(log: Any, policy: Policy, labels: Any) -> Any:
             label_frame = label_frame.collect()
         # Same backend on both sides (a pandas log and polars-read labels, say).
         label_frame = nw.from_arrow(label_frame.to_arrow(), backend=frame.implementation)
-    joined = frame.join(label_frame, on=key, how="left")
+    joined = frame.join(label_frame, on=keys, how="left")
     if target in column_names(frame):
         joined = joined.with_columns(
             nw.coalesce(nw.col("__charter_label"), nw.col(target)).alias(target)

@@ -49,6 +49,7 @@ def _register_commands() -> None:
         monitor_cmds,
         policy_cmds,
         registry_cmds,
+        serve_cmds,
     )
 
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 import charter
 from charter.registry import Registry
-from charter.server import api, health, problems
+from charter.server import api, health, problems, serving
 from charter.server.limits import BodyLimitMiddleware
 from charter.server.request_id import RequestIdMiddleware
 from charter.server.settings import ServerSettings
@@ -43,9 +43,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry = Registry.open(config.database_url, artifact_store=config.artifact_store)
         app.state.registry = registry
+        serving.start(app, registry, str(config.inference_log))
         try:
             yield
         finally:
+            serving.stop(app)  # writes every buffered inference log record
             app.state.registry = None
             registry.close()
 
@@ -70,4 +72,5 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)  # outermost of ours: every answer carries the id
     app.include_router(health.router)
     app.include_router(api.router, prefix=API_PREFIX)
+    serving.install(app)
     return app

@@ -46,6 +46,8 @@ import numpy as np
 
 logger = logging.getLogger("charter.serving.log")
 
+#: Folder (beside the models' folders) of requests refused for their input.
+REJECTED_DIR = "_rejected"
 #: Default seconds between writes.
 FLUSH_INTERVAL = 1.0
 #: Default rows that trigger a write before the interval is up.
@@ -72,6 +74,7 @@ class LogStats:
     files: int = 0
     failures: int = 0
     buffered: int = 0
+    rejected: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class InferenceLog:
         self.writer_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stats = LogStats()
         self._pending: deque[ServedRows] = deque()
+        self._rejected: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
@@ -183,12 +187,33 @@ class InferenceLog:
         if full:
             self._wake.set()
 
+    def reject(self, loaded: Any, request_id: str, caller: str, error: Any) -> None:
+        """Record a request refused for its input (HTTP 422) under ``root/_rejected``."""
+        with self._lock:
+            self._rejected.append(
+                {
+                    "timestamp": now(),
+                    "request_id": request_id,
+                    "model": loaded.name,
+                    "version": loaded.number,
+                    "sha256": loaded.sha256,
+                    "field": getattr(error, "field", None),
+                    "row": getattr(error, "row", None),
+                    "error": getattr(error, "message", str(error)),
+                    "caller": caller,
+                }
+            )
+            self.stats.rejected += 1
+
     def flush(self) -> int:
         """Write every buffered record now; returns the rows written."""
         with self._write_lock:
             with self._lock:
                 batch = list(self._pending)
                 self._pending.clear()
+                rejected, self._rejected = self._rejected, []
+            if rejected:
+                self._write_rejected(rejected)
             if not batch:
                 return 0
             try:
@@ -211,6 +236,21 @@ class InferenceLog:
             if self._stop.is_set():
                 break
             self.flush()
+
+    def _write_rejected(self, rejected: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            table = pa.Table.from_pylist(rejected)
+            self._sequence += 1
+            folder = f"{self.base.rstrip('/')}/{REJECTED_DIR}"
+            self.fs.makedirs(folder, exist_ok=True)
+            name = f"{folder}/{self.writer_id}-{self._sequence:06d}.parquet"
+            with self.fs.open(name, "wb") as handle:
+                pq.write_table(table, handle)
+        except Exception:
+            logger.exception("writing rejected requests to %s failed", self.root)
 
     def _write(self, batch: list[ServedRows]) -> int:
         import pyarrow as pa

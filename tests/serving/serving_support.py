@@ -19,10 +19,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
 
-from registry_support import write_evidence  # noqa: E402
+from registry_support import write_evidence
 
-import charter  # noqa: E402
-from charter.registry import Actor, Registry, Role  # noqa: E402
+import charter
+from charter.registry import Actor, Registry, Role
 
 USERS = {
     "eli": [Role.ML_ENGINEER],
@@ -100,7 +100,9 @@ class Served:
             "monitoring": monitoring or {"window": "1d", "timestamp_column": "ts"},
         }
         policy.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        evidence = write_evidence(where / "evidence", policy_path=policy, model_path=path, name=name)
+        evidence = write_evidence(
+            where / "evidence", policy_path=policy, model_path=path, name=name
+        )
         data = where / "train.parquet"
         train.to_parquet(data)
         version = self.registry.register(

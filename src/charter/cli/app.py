@@ -50,6 +50,7 @@ def _register_commands() -> None:
         policy_cmds,
         registry_cmds,
         serve_cmds,
+        serving_cmds,
     )
 
 

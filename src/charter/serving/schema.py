@@ -142,6 +142,15 @@ class InputSchema:
 
 
 def _check_column(spec: FieldSpec, values: Sequence[Any]) -> np.ndarray:
+    for i, v in enumerate(values):
+        if v is MISSING:
+            raise InvalidInputError(
+                f"row {i} has no '{spec.name}', which the model needs",
+                field=spec.name,
+                row=i,
+                hint=f"send '{spec.name}' in every row (null where it is unknown, if the"
+                " model takes missing values)",
+            )
     if spec.kind == "category":
         out = np.empty(len(values), dtype=object)
         for i, v in enumerate(values):

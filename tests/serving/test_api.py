@@ -254,7 +254,7 @@ def test_labels_and_request_lookup_show_what_was_served(
     numeric: tuple[Served, pd.DataFrame, lgb.LGBMClassifier], api: Client
 ) -> None:
     _, train, _ = numeric
-    rows = train[inputs_of(train) + ["sex"]].head(3)
+    rows = train[[*inputs_of(train), "sex"]].head(3)
     answer = api.post(
         "/api/v1/models/scorer/predict",
         "ivy",

@@ -22,6 +22,7 @@ from registry_support import (
 from charter.errors import PermissionDeniedError
 from charter.evidence import Evidence, Fingerprint
 from charter.registry import PERMISSIONS, Action, Actor, Role
+from charter.registry import serving as registry_serving
 from charter.registry.roles import roles_for
 
 #: One user of the standard team per role.
@@ -32,6 +33,8 @@ ACTING = {
     Role.APPROVER: "ann",
     Role.AUDITOR: "otto",
     Role.MONITOR: "mo",
+    Role.INVOKER: "ivy",
+    Role.LABELER: "lars",
 }
 
 
@@ -139,6 +142,26 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
         )
     )(_version(t, f)),
     Action.AUDIT_READ: lambda t, a, f: t.registry.audit_log(actor=a, limit=5),
+    # the serving routes ask the registry before predicting, labelling or looking up
+    **{
+        action: (
+            lambda action: (
+                lambda t, a, f: registry_serving.authorize(t.registry, a, action, _version(t, f))
+            )
+        )(action)
+        for action in (
+            Action.MODEL_PREDICT,
+            Action.MODEL_PREDICT_VERSION,
+            Action.LABELS_WRITE,
+            Action.INFERENCE_READ,
+        )
+    },
+    Action.SERVING_SUSPEND: lambda t, a, f: (
+        lambda name: (
+            registry_serving.suspend(t.registry, name, "stop", actor=a),
+            registry_serving.resume(t.registry, name, actor=a),
+        )
+    )(_version(t, f)),
 }
 
 

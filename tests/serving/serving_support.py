@@ -71,12 +71,13 @@ class Served:
         promote: bool = True,
         monitoring: dict[str, Any] | None = None,
         sensitive: list[str] | None = None,
+        model_file: str = "model.skops",
     ) -> int:
         """Register ``model`` (fitted on ``train``) and promote it; returns its version."""
         number = len(list((self.folder / name).glob("v*"))) + 1
         where = self.folder / name / f"v{number}"
         where.mkdir(parents=True)
-        path = charter.save_model(model, where / "model.skops")
+        path = charter.save_model(model, where / model_file)
         policy = where / "policy.yaml"
         document: dict[str, Any] = {
             "version": 1,

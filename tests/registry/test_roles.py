@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
@@ -100,6 +101,18 @@ def _other_user(actor: Actor) -> str:
     return "otto" if actor.username != "otto" else "dora"
 
 
+_SERVING_READS = (
+    Action.MODEL_PREDICT,
+    Action.MODEL_PREDICT_VERSION,
+    Action.LABELS_WRITE,
+    Action.INFERENCE_READ,
+)
+
+
+def _authorize(action: Action, team: Team, actor: Actor, folder: Path) -> None:
+    registry_serving.authorize(team.registry, actor, action, _version(team, folder))
+
+
 ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
     Action.USER_ADD: lambda t, a, f: t.registry.add_user(
         f"u-{uuid.uuid4().hex[:8]}", [Role.AUDITOR], actor=a
@@ -143,19 +156,7 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
     )(_version(t, f)),
     Action.AUDIT_READ: lambda t, a, f: t.registry.audit_log(actor=a, limit=5),
     # the serving routes ask the registry before predicting, labelling or looking up
-    **{
-        action: (
-            lambda action: (
-                lambda t, a, f: registry_serving.authorize(t.registry, a, action, _version(t, f))
-            )
-        )(action)
-        for action in (
-            Action.MODEL_PREDICT,
-            Action.MODEL_PREDICT_VERSION,
-            Action.LABELS_WRITE,
-            Action.INFERENCE_READ,
-        )
-    },
+    **{action: functools.partial(_authorize, action) for action in _SERVING_READS},
     Action.SERVING_SUSPEND: lambda t, a, f: (
         lambda name: (
             registry_serving.suspend(t.registry, name, "stop", actor=a),

@@ -107,8 +107,10 @@ def test_monitor_reads_the_served_log_with_labels_posted_through_the_api(
     # and the command line reads the same folder with no conversion
     out = tmp_path / "monitoring"
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "charter"), "monitor", "scorer", "--log", str(log)]
-        + ["--version", "1", "--no-actions", "--out", str(out)],
+        [
+            *(str(Path(sys.executable).parent / "charter"), "monitor", "scorer"),
+            *("--log", str(log), "--version", "1", "--no-actions", "--out", str(out)),
+        ],
         env=served.env("mo"),
         capture_output=True,
         text=True,

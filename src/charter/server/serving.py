@@ -21,6 +21,7 @@ a second, like a promotion starts being served within one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -49,6 +50,7 @@ _THREADPOOL_ROWS = 64
 _JSON = "application/json"
 
 router = APIRouter(tags=["serving"])
+logger = logging.getLogger("charter.server.serving")
 
 
 class ServiceSuspendedError(CharterError):
@@ -94,12 +96,23 @@ class Serving:
         self.refresh_interval = refresh_interval
 
     def start(self) -> None:
-        """Start the log writer and the refresh of versions and suspensions."""
+        """Load every production version, start the log writer and the refreshes."""
+        self.preload()
         self.log.start()
         self.models.start()
         self._refresh_suspensions()
         self._thread = threading.Thread(target=self._run, name="charter-suspensions", daemon=True)
         self._thread.start()
+
+    def preload(self) -> None:
+        """Load the production version of every model now, so no request waits for it."""
+        for summary in self.registry.list_models():
+            if summary.production is None:
+                continue
+            try:
+                self.models.get(summary.name, "production")
+            except CharterError as exc:  # served on first request, or refused then
+                logger.warning("cannot preload %s: %s", summary.name, exc)
 
     def stop(self) -> None:
         """Stop refreshing and write every buffered log record."""

@@ -187,10 +187,12 @@ async def _json(request: Request) -> Any:
         ) from None
 
 
-def _response(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":"), allow_nan=False), status, media_type=_JSON
-    )
+def _response(body: Any, status: int = 200, *, started: float | None = None) -> Response:
+    text = json.dumps(body, separators=(",", ":"), allow_nan=False)
+    headers = None
+    if started is not None:  # W3C Server-Timing: parse, validate, predict, explain, log, encode
+        headers = {"server-timing": f"app;dur={(time.perf_counter() - started) * 1000:.3f}"}
+    return Response(text, status, media_type=_JSON, headers=headers)
 
 
 def _ref(version: int | None, alias: str | None) -> str | int:
@@ -209,6 +211,7 @@ async def _serve(
     explain: bool,
     top: int | None,
 ) -> tuple[Serving, LoadedVersion, Prediction, str, str]:
+    started = time.perf_counter()
     state = _state(request)
     actor = _actor(request, state)
     action = Action.MODEL_PREDICT if ref == "production" else Action.MODEL_PREDICT_VERSION
@@ -219,7 +222,6 @@ async def _serve(
     loaded = state.models.get(name, ref)
     payload = await _json(request)
     request_id = request_id_of(request) or ""
-    started = time.perf_counter()
     try:
         batch = read_payload(payload, loaded.schema.names)
         if batch.rows > _THREADPOOL_ROWS:
@@ -235,6 +237,7 @@ async def _serve(
         raise
     state.log.append(prediction.served_rows(request_id, actor.username, top_in_log=None))
     state.metrics.served(loaded, prediction, time.perf_counter() - started, explain)
+    request.state.serving_started = started
     return state, loaded, prediction, request_id, actor.username
 
 
@@ -250,7 +253,7 @@ async def predict(
     """Predictions of the production version (or ``?version``/``?alias``), explained."""
     ref = _ref(version, alias)
     _, _, prediction, request_id, _ = await _serve(request, name, ref, explain=explain, top=top)
-    return _response(prediction.response(request_id))
+    return _response(prediction.response(request_id), started=request.state.serving_started)
 
 
 @router.post("/invocations", summary="MLflow's scoring route (drop-in)")
@@ -263,7 +266,9 @@ async def invocations(request: Request, model: str | None = None) -> Response:
             hint=f"pass ?model=NAME or set {SERVE_MODEL_ENV} for `charter serve`",
         )
     _, _, prediction, _, _ = await _serve(request, name, "production", explain=True, top=None)
-    return _response({"predictions": prediction.outputs.predictions})
+    return _response(
+        {"predictions": prediction.outputs.predictions}, started=request.state.serving_started
+    )
 
 
 @router.post("/api/v1/models/{name}/labels", summary="Post delayed labels", status_code=201)

@@ -49,6 +49,8 @@ from charter.errors import DataError, ModelLoadError
 
 #: Rows of the fallback's and the linear path's background sample.
 BACKGROUND_ROWS = 100
+#: Requests of more rows than this use every core in LightGBM (fewer run on one thread).
+PARALLEL_ROWS = 64
 
 _SKLEARN_TREES = {
     "RandomForestClassifier",
@@ -246,13 +248,15 @@ class LightGBMExplainer(Explainer):
     def outputs(self, columns: Columns, *, explain: bool) -> Outputs:  # noqa: D102
         x = self.matrix(columns)
         contributions = base = None
+        # one thread for a few rows (no thread start-up); every core for a batch
+        threads = 1 if len(x) <= PARALLEL_ROWS else 0
         if explain:
-            contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=1))
+            contrib = np.asarray(self.booster.predict(x, pred_contrib=True, num_threads=threads))
             raw = contrib.sum(axis=1)
             base = contrib[:, -1].copy()
             contributions = self.map_to_inputs(contrib[:, :-1])
         else:
-            raw = np.asarray(self.booster.predict(x, raw_score=True, num_threads=1))
+            raw = np.asarray(self.booster.predict(x, raw_score=True, num_threads=threads))
         if not self.binary:
             return Outputs([float(v) for v in raw], None, raw, contributions, base)
         p1 = 1.0 / (1.0 + np.exp(-self.sigmoid * raw))
@@ -480,6 +484,22 @@ def _positive_class(values: Any, expected: Any, positive: int) -> tuple[np.ndarr
 def _plain(value: Any) -> Any:
     """A numpy scalar as the Python value JSON and Parquet take."""
     return value.item() if hasattr(value, "item") else value
+
+
+def top_contributions_rows(
+    features: Sequence[str], values: np.ndarray, top: int | None
+) -> list[dict[str, float]]:
+    """:func:`top_contributions` of every row of a ``(rows, features)`` matrix."""
+    if top is not None and top <= 0:
+        raise DataError(f"top={top} is not a positive number", hint="pass ?top=5, say")
+    if values.size == 0:
+        return [{} for _ in range(len(values))]
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")
+    if top is not None:
+        order = order[:, :top]
+    picked = np.take_along_axis(values, order, axis=1).tolist()
+    names = np.asarray(features, dtype=object)[order].tolist()
+    return [dict(zip(n, v, strict=True)) for n, v in zip(names, picked, strict=True)]
 
 
 def top_contributions(

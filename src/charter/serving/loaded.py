@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from charter.errors import CharterError
-from charter.serving.explainers import Explainer, Outputs, build_explainer, top_contributions
+from charter.serving.explainers import Explainer, Outputs, build_explainer, top_contributions_rows
 from charter.serving.log import LogColumns, ServedRows, explanation_json, now
 from charter.serving.payload import Batch
 from charter.serving.schema import InputSchema
@@ -67,15 +67,11 @@ class Prediction:
         v, out = self.version, self.outputs
         logged = None
         if out.contributions is not None and out.base is not None:
-            features = v.explainer.features
+            space, method = v.explainer.output_space, v.explainer.method
+            kept = top_contributions_rows(v.explainer.features, out.contributions, top_in_log)
             logged = [
-                explanation_json(
-                    float(out.base[i]),
-                    v.explainer.output_space,
-                    v.explainer.method,
-                    top_contributions(features, out.contributions[i], top_in_log),
-                )
-                for i in range(len(out.raw))
+                explanation_json(base, space, method, contributions)
+                for base, contributions in zip(out.base.tolist(), kept, strict=True)
             ]
         return ServedRows(
             model=v.name,
@@ -120,15 +116,11 @@ class LoadedVersion:
         explained = time.perf_counter()
         explanations = None
         if explain and outputs.contributions is not None and outputs.base is not None:
-            features = self.explainer.features
             space = self.explainer.output_space
+            kept = top_contributions_rows(self.explainer.features, outputs.contributions, top)
             explanations = [
-                {
-                    "base_value": float(outputs.base[i]),
-                    "output_space": space,
-                    "contributions": top_contributions(features, outputs.contributions[i], top),
-                }
-                for i in range(len(outputs.raw))
+                {"base_value": base, "output_space": space, "contributions": contributions}
+                for base, contributions in zip(outputs.base.tolist(), kept, strict=True)
             ]
         elapsed = (time.perf_counter() - start) * 1000.0
         return Prediction(

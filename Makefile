@@ -35,10 +35,13 @@ demo: $(STAMP_RUN)
 test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --timeout 600 $(PYTEST_ARGS)
 
+# ruff, the formatter's check, mypy --strict and the import contracts of pyproject.toml
+# ([tool.importlinter]: the layers and no cycles); .ci/run calls it before the tests.
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/run_all.py

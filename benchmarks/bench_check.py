@@ -32,8 +32,9 @@ from dataset import FEATURES, TARGET, make_credit_data  # noqa: E402
 import charter  # noqa: E402
 from charter.artifacts import load_model  # noqa: E402
 from charter.checks.context import CheckContext  # noqa: E402
+from charter.checks.runner import prepare_rule  # noqa: E402
 from charter.evidence import sha256_file  # noqa: E402
-from charter.gate import _spec, data_summary  # noqa: E402
+from charter.gate import data_summary  # noqa: E402
 from charter.policy import load_policy  # noqa: E402
 from charter.report import write_outputs  # noqa: E402
 from charter.stats.frames import read_data_file  # noqa: E402
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     warm.y_true(), warm.y_pred(), warm.scores()
     cache = dict(warm._cache)
     for section, rule in policy.iter_rules():
-        spec, params = _spec(section, rule)
+        prepared = prepare_rule(section, rule)
+        spec, params = prepared.spec, prepared.params
 
         def run_rule(spec: Any = spec, params: Any = params, rule: Any = rule) -> None:
             ctx = fresh()

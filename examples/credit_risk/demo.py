@@ -182,8 +182,9 @@ def chapter_monitor(demo: Demo) -> None:
     # Serving loads the production version from the registry (hash checked, skops types as
     # recorded) and logs every application with the model's score and decision.
     with Registry.open() as registry:
-        model = registry.load_model("credit-risk", "production")
-        production = registry.get_version("credit-risk", "production").number
+        serving = registry.authenticate(tokens["mo"])  # the monitoring service account
+        model = registry.load_model("credit-risk", "production", actor=serving)
+        production = registry.get_version("credit-risk", "production", actor=serving).number
 
     # Four weeks of applications; from the drift day on, an economic shock: lower incomes for
     # part-time workers (most of them women), bigger loans, more debt.

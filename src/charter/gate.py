@@ -20,33 +20,30 @@ Two kinds of problems are told apart:
 
 from __future__ import annotations
 
-import os
 import time
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import narwhals as nw
 import numpy as np
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from charter.artifacts import DEFAULT_TRUSTED_TYPES, load_model, model_fingerprint, model_type
 from charter.checks.context import CheckContext
-from charter.checks.registry import CheckSpec, get_check
-from charter.errors import CharterError, CheckError, DataError, PolicyError
+from charter.checks.registry import CheckSpec
+from charter.checks.runner import prepare_rule, run_prepared
+from charter.errors import CharterError, DataError
 from charter.evidence import (
     Evidence,
     Finding,
     Fingerprint,
-    Severity,
-    Verdict,
     canonical_json,
     sha256_bytes,
 )
-from charter.policy import Policy, Rule, load_policy
+from charter.policy import Policy, load_policy
 from charter.policy.schema import STAGES
 from charter.stats.frames import (
     AnyFrame,
@@ -212,10 +209,8 @@ def run_gate(
     """
     started = time.perf_counter() if started is None else started
     policy = ctx.policy
-    rules = [
-        (section, rule, *_spec(section, rule)) for section, rule in policy.iter_rules(ctx.stage)
-    ]
-    preflight(ctx, [(spec, params) for _, _, spec, params in rules])
+    rules = [prepare_rule(section, rule) for section, rule in policy.iter_rules(ctx.stage)]
+    preflight(ctx, [(r.spec, r.params) for r in rules])
 
     fingerprints = dict(inputs or {})
     if "data" not in fingerprints:
@@ -236,11 +231,11 @@ def run_gate(
         disable=not show,
     ) as bar:
         task = bar.add_task("", total=len(rules))
-        for section, rule, spec, params in rules:
-            bar.update(task, description=f"{section} · {rule.id}")
+        for prepared in rules:
+            bar.update(task, description=f"{prepared.section} · {prepared.rule.id}")
             t0 = time.perf_counter()
-            findings.extend(_run_rule(ctx, section, rule, spec, params))
-            timings[rule.id] = round(time.perf_counter() - t0, 6)
+            findings.extend(run_prepared(ctx, prepared, reraise=(DataError,)))
+            timings[prepared.rule.id] = round(time.perf_counter() - t0, 6)
             bar.advance(task)
 
     run = {
@@ -353,84 +348,6 @@ def _require_groups(ctx: CheckContext, columns: tuple[str, ...]) -> None:
                 hint=f"fix fairness.privileged.{name}; the data has "
                 + ", ".join(repr(p) for p in present[:10]),
             )
-
-
-def _spec(section: str, rule: Rule) -> tuple[CheckSpec, BaseModel]:
-    try:
-        spec = get_check(rule.check, section=section)
-    except CheckError as exc:
-        raise PolicyError(
-            exc.message, key_path=f"{section}.rules[{rule.id}]", hint=exc.hint
-        ) from None
-    try:
-        params = spec.parse_params(rule.params)
-    except ValidationError as exc:
-        detail = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
-        )
-        raise PolicyError(
-            f"invalid params for check '{spec.id}': {detail}",
-            key_path=f"{section}.rules[{rule.id}].params",
-            hint=f"run `charter checks --section {section}` to see the check's parameters",
-        ) from None
-    return spec, params
-
-
-def _run_rule(
-    ctx: CheckContext, section: str, rule: Rule, spec: CheckSpec, params: BaseModel
-) -> list[Finding]:
-    try:
-        result = spec.func(ctx, rule, params)
-    except DataError:
-        raise
-    except CharterError as exc:
-        return [_error_finding(section, rule, spec, exc.message, exc.hint, exc)]
-    except Exception as exc:
-        if os.environ.get("CHARTER_DEBUG"):
-            traceback.print_exc()
-        return [_error_finding(section, rule, spec, f"{type(exc).__name__}: {exc}", None, exc)]
-    found = result if isinstance(result, list) else [result]
-    if not found or not all(isinstance(f, Finding) for f in found):
-        return [
-            _error_finding(
-                section,
-                rule,
-                spec,
-                f"the check returned {type(result).__name__}, not findings",
-                "a check must return a Finding or a list of Findings (use ctx.finding)",
-                None,
-            )
-        ]
-    return found
-
-
-def _error_finding(
-    section: str,
-    rule: Rule,
-    spec: CheckSpec,
-    message: str,
-    hint: str | None,
-    exc: BaseException | None,
-) -> Finding:
-    error: dict[str, Any] = {"message": message}
-    if hint:
-        error["hint"] = hint
-    if exc is not None:
-        error["type"] = type(exc).__name__
-        if os.environ.get("CHARTER_DEBUG"):
-            error["traceback"] = "".join(traceback.format_exception(exc))
-    return Finding(
-        rule_id=rule.id,
-        check=rule.check,
-        section=section,
-        verdict=Verdict.ERROR,
-        severity=Severity(rule.severity),
-        message=f"could not evaluate: {message}",
-        metric=spec.metric,
-        threshold=rule.threshold,
-        controls=tuple(dict.fromkeys([*spec.controls, *rule.controls])),
-        details={"error": error, "reason": message},
-    )
 
 
 def data_summary(frame: AnyFrame) -> dict[str, Any]:

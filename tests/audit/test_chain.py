@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from charter.audit import BreakKind
 from charter.audit.chain import entry_body
-from charter.errors import CharterError
+from charter.errors import CharterError, ConfigurationError
 from charter.evidence import canonical_json
 
 
@@ -80,7 +80,7 @@ def test_an_altered_entry_is_caught_as_altered(team: Team) -> None:
         body, _ = _row(connection, 5)
         assert '"actor":"ada"' in body
         _set_body(connection, 5, body.replace('"actor":"ada"', '"actor":"mallory"'))
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.ok, report.kind, report.first_broken, report.checked) == (
         False,
         BreakKind.ALTERED,
@@ -96,21 +96,21 @@ def test_an_altered_entry_with_a_recomputed_hash_is_caught_at_its_successor(team
         body, _ = _row(connection, 5)
         forged = _with(body, actor="mallory")
         _set_body(connection, 5, forged, hashlib.sha256(forged.encode()).hexdigest())
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.kind, report.first_broken) == (BreakKind.ALTERED, 5)
 
 
 def test_a_deleted_entry_is_caught_as_deleted(team: Team) -> None:
     with tampering(team) as connection:
         connection.execute(text("DELETE FROM charter_audit_entries WHERE seq = 7"))  # type: ignore[attr-defined]
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.kind, report.first_broken, report.checked) == (BreakKind.DELETED, 7, 6)
 
 
 def test_deleting_the_newest_entries_is_caught_against_the_head(team: Team) -> None:
     with tampering(team) as connection:
         connection.execute(text("DELETE FROM charter_audit_entries WHERE seq >= 18"))  # type: ignore[attr-defined]
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.kind, report.first_broken) == (BreakKind.DELETED, 18)
     assert f"18..{HEAD}" in report.detail
 
@@ -136,7 +136,7 @@ def test_an_entry_inserted_in_the_middle_is_caught_as_inserted(team: Team) -> No
             text("INSERT INTO charter_audit_entries (body, hash) VALUES (:b, :h)"),
             {"b": forged, "h": hashlib.sha256(forged.encode()).hexdigest()},
         )
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.kind, report.first_broken) == (BreakKind.INSERTED, 6)
 
 
@@ -158,7 +158,7 @@ def test_an_entry_appended_outside_charter_is_caught_against_the_head(team: Team
             text("INSERT INTO charter_audit_entries (body, hash) VALUES (:b, :h)"),
             {"b": forged, "h": hashlib.sha256(forged.encode()).hexdigest()},
         )
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.kind, report.first_broken) == (BreakKind.INSERTED, HEAD + 1)
 
 
@@ -169,7 +169,7 @@ def test_swapped_entries_are_caught_as_reordered(team: Team) -> None:
         _set_body(connection, 5, _with(five, seq=-5))
         _set_body(connection, 6, _with(six, seq=5))
         _set_body(connection, -5, _with(five, seq=6))
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.kind, report.first_broken) == (BreakKind.REORDERED, 5)
 
 
@@ -200,7 +200,7 @@ def test_the_database_refuses_update_and_delete_of_audit_rows(team: Team) -> Non
     ):
         with pytest.raises(DBAPIError, match="append-only"), team.registry.engine.begin() as c:
             c.execute(text(statement))
-    assert team.registry.verify_audit().ok
+    assert team.registry.verify_audit(actor=team["otto"]).ok
 
 
 def test_the_cli_reports_a_broken_trail_with_exit_code_1(
@@ -225,7 +225,7 @@ def test_a_keyed_trail_needs_its_key_and_catches_forgeries(
     monkeypatch.setenv("CHARTER_AUDIT_KEY", "s3cret")
     team = make_team(database_url, tmp_path / "artifacts")
     assert team.registry.audit_alg == "hmac-sha256"
-    assert team.registry.verify_audit().ok
+    assert team.registry.verify_audit(actor=team["otto"]).ok
     # an attacker without the key forges an entry and moves the head over it
     with tampering(team) as connection:
         _, head_hash = _row(connection, HEAD)
@@ -248,14 +248,14 @@ def test_a_keyed_trail_needs_its_key_and_catches_forgeries(
         connection.execute(  # type: ignore[attr-defined]
             text("UPDATE charter_audit_head SET seq = :s, hash = :h"), {"s": HEAD + 1, "h": digest}
         )
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert (report.kind, report.first_broken) == (BreakKind.ALTERED, HEAD + 1)
     monkeypatch.setenv("CHARTER_AUDIT_KEY", "wrong")
-    assert team.registry.verify_audit().first_broken == 1
+    assert team.registry.verify_audit(actor=team["otto"]).first_broken == 1
     monkeypatch.delenv("CHARTER_AUDIT_KEY")
-    with pytest.raises(CharterError, match="CHARTER_AUDIT_KEY"):
-        team.registry.verify_audit()
-    with pytest.raises(CharterError, match="CHARTER_AUDIT_KEY"):
+    with pytest.raises(ConfigurationError, match="CHARTER_AUDIT_KEY"):
+        team.registry.verify_audit(actor=team["otto"])
+    with pytest.raises(ConfigurationError, match="CHARTER_AUDIT_KEY"):
         team.registry.create_token(actor=team["ada"])
     team.registry.close()
 
@@ -265,7 +265,7 @@ def test_an_export_can_be_verified_offline_with_hashlib(team: Team, tmp_path: Pa
     out = io.StringIO()
     count = team.registry.export_audit(out, actor=team["otto"], fmt="jsonl")
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert count == len(lines) == team.registry.verify_audit().head_seq
+    assert count == len(lines) == team.registry.verify_audit(actor=team["otto"]).head_seq
     previous = "0" * 64
     for entry in lines:
         digest = entry.pop("hash")
@@ -295,7 +295,8 @@ def test_csv_export_and_filters_by_model_actor_action_and_time(team: Team, tmp_p
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [r["action"] for r in rows] == ["model.create", "version.register", "version.flag"]
     assert json.loads(rows[2]["details"])["flag"] == "needs-review"
-    with pytest.raises(CharterError, match="jsonl or --format csv"):
+    with pytest.raises(CharterError, match="jsonl or csv") as caught:
         team.registry.export_audit(io.StringIO(), actor=team["otto"], fmt="xml")
+    assert caught.value.field == "format"
     with pytest.raises(CharterError, match="not a date"):
         team.registry.audit_log(actor=team["otto"], since="yesterday")

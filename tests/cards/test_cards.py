@@ -161,7 +161,7 @@ def test_the_card_has_mitchells_sections_filled_from_registry_policy_and_evidenc
 
 
 def _parity_table(team: Team) -> tuple[list[str], list[list[str]], str, dict[str, str]]:
-    card = model_card(team.registry, NAME, 1)
+    card = model_card(team.registry, NAME, 1, actor=team["otto"])
     (table,) = [
         t for t in card.section("quantitative_analyses").tables if t.title.startswith("parity:")
     ]
@@ -204,7 +204,7 @@ def test_per_group_results_match_the_data_with_the_evidences_bootstrap_intervals
         assert shown != pytest.approx(wilson, abs=1e-9)
     low, high = parity.details["ci"]
     assert f"{low:.4g}" in note and f"{high:.4g}" in note
-    card = model_card(team.registry, NAME, 1)
+    card = model_card(team.registry, NAME, 1, actor=team["otto"])
     unitary = card.section("quantitative_analyses").tables[0]
     (auc,) = [r for r in unitary.rows if r[0] == "auc"]
     from sklearn.metrics import roc_auc_score
@@ -292,7 +292,7 @@ def test_a_worst_group_metric_shows_its_worst_groups_interval_and_each_groups_fr
     evidence = Evidence.read(checked.evidence)
     finding = next(f for f in evidence.findings if f.rule_id == "worst-recall")
     worst = finding.details["worst_group"]
-    card = model_card(team.registry, NAME, 1)
+    card = model_card(team.registry, NAME, 1, actor=team["otto"])
     quantitative = card.section("quantitative_analyses")
     (row,) = [r for r in quantitative.tables[0].rows if r[0] == "worst-recall"]
     # the value is the worst group's recall, so is its interval (not the overall recall's)
@@ -321,7 +321,7 @@ def test_a_worst_group_metric_shows_its_worst_groups_interval_and_each_groups_fr
 def test_what_the_policy_does_not_say_is_left_to_a_person(team: Team, tmp_path: Path) -> None:
     checked = _checked(tmp_path, intended_use=None, description="<script>alert(1)</script>")
     _register_and_promote(team, checked)
-    card = model_card(team.registry, NAME, 1)
+    card = model_card(team.registry, NAME, 1, actor=team["otto"])
     assert any("model.intended_use" in p for p in card.section("intended_use").needs_person)
     html = render_card(card, "html")
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
@@ -354,12 +354,12 @@ def test_compliance_lists_every_control_with_its_status(team: Team, promoted: Ch
     assert sum(data["counts"].values()) == len(catalogue())
     assert "eu-ai-act:art-72" in render_compliance(report, "html")
 
-    policy_sha = team.registry.get_version(NAME, 1).policy_sha256
+    policy_sha = team.registry.get_version(NAME, 1, actor=team["otto"]).policy_sha256
     watched = Evidence(
         model_name=NAME, stage="production", policy=Fingerprint(kind="policy", sha256=policy_sha)
     )
     team.registry.record_monitoring(NAME, 1, watched, actor=team["mo"])
-    after = compliance_report(team.registry, NAME, 1)
+    after = compliance_report(team.registry, NAME, 1, actor=team["otto"])
     assert after.control("eu-ai-act:art-72").status is ControlStatus.SATISFIED
 
 
@@ -378,7 +378,7 @@ def test_a_failed_rule_and_a_broken_trail_fail_their_controls(team: Team, tmp_pa
         actor=team["eli"],
         source_dir=tmp_path,
     )
-    report = compliance_report(team.registry, NAME, 1)
+    report = compliance_report(team.registry, NAME, 1, actor=team["otto"])
     assert report.control("nist-ai-rmf:measure-2.3").status is ControlStatus.FAILED
     assert report.control("eu-ai-act:art-15").status is ControlStatus.FAILED  # via art-15.3
     from sqlalchemy import text
@@ -390,7 +390,7 @@ def test_a_failed_rule_and_a_broken_trail_fail_their_controls(team: Team, tmp_pa
         else:
             connection.exec_driver_sql("ALTER TABLE charter_audit_entries DISABLE TRIGGER ALL")
         connection.execute(text("DELETE FROM charter_audit_entries WHERE seq = 2"))
-    report = compliance_report(team.registry, NAME, 1)
+    report = compliance_report(team.registry, NAME, 1, actor=team["otto"])
     assert report.control("eu-ai-act:art-12").status is ControlStatus.FAILED
     assert "deleted" in report.control("eu-ai-act:art-12").notes[0]
 
@@ -432,7 +432,7 @@ def test_a_policy_changed_in_the_database_is_not_written_up(
 
     from charter.registry import tables
 
-    stored = team.registry.get_version(NAME, 1).policy
+    stored = team.registry.get_version(NAME, 1, actor=team["otto"]).policy
     tampered = {**stored, "model": {**stored["model"], "risk_tier": "minimal"}}
     with team.registry.engine.begin() as connection:
         connection.execute(update(tables.Version).values(policy=tampered))

@@ -156,16 +156,18 @@ def test_with_the_registry_the_reference_comes_from_it_and_results_are_stored(
     monkeypatch.setenv("CHARTER_TOKEN", mo_token.token)
     code = main(["monitor", rs.MODEL_NAME, "--log", "log.parquet", "--policy", "monitoring.yaml"])
     assert code == 1
-    [stored] = registry.monitoring_evidence(rs.MODEL_NAME, 1)
+    [stored] = registry.monitoring_evidence(rs.MODEL_NAME, 1, actor=ada)
     assert stored.status == "failed" and stored.extras["model_version"] == "1"
-    version = registry.get_version(rs.MODEL_NAME, 1)
+    version = registry.get_version(rs.MODEL_NAME, 1, actor=ada)
     assert [f.flag for f in version.flags] == ["needs-review"]
     actions = [e.action for e in registry.audit_log(actor=ada, model=rs.MODEL_NAME)]
     assert "monitoring.record" in actions and "version.flag" in actions
     # the next failing run is recorded too, but the version is not flagged twice
     assert main(["monitor", rs.MODEL_NAME, "--log", "log.parquet", "--policy", "monitoring.yaml"])
-    assert len(registry.monitoring_evidence(rs.MODEL_NAME, 1)) == 2
-    assert [f.flag for f in registry.get_version(rs.MODEL_NAME, 1).flags] == ["needs-review"]
+    assert len(registry.monitoring_evidence(rs.MODEL_NAME, 1, actor=ada)) == 2
+    assert [f.flag for f in registry.get_version(rs.MODEL_NAME, 1, actor=ada).flags] == [
+        "needs-review"
+    ]
     actions = [e.action for e in registry.audit_log(actor=ada, model=rs.MODEL_NAME)]
     assert actions.count("monitoring.record") == 2 and actions.count("version.flag") == 1
     registry.close()

@@ -137,3 +137,27 @@ def test_performance_settings_override_and_bootstrap_zero_turns_intervals_off(
     off = monitor("m", quiet, policy=_policy(bootstrap=0), reference=reference)
     for rule_id in ("accuracy.window", "roc_auc.window", "worst.window"):
         assert all("ci" not in e for e in _windows(off, rule_id))
+
+
+def test_a_rules_own_interval_settings_carry_to_its_window_rule(log, reference) -> None:
+    quiet = log[log.ts.dt.day < 3]
+    rules = [
+        {
+            "id": "accuracy",
+            "check": "accuracy",
+            "min": 0.1,
+            "params": {"bootstrap": 300, "confidence_level": 0.9, "seed": 7},
+        },
+        {"id": "plain", "check": "accuracy", "min": 0.1, "params": {"bootstrap": 0}},
+    ]
+    policy = policy_from_dict({**POLICY, "performance": {"rules": rules}})
+    result = monitor("m", quiet, policy=policy, reference=reference)
+    entry = _windows(result, "accuracy.window")[0]
+    rows = _day(quiet, entry)
+    y_true, y_pred = rows["default"].to_numpy(), (rows["score"] >= 0.5).astype(int).to_numpy()
+    cells = np.bincount(2 * y_true + y_pred, minlength=4).astype(float)
+    draws = np.random.default_rng(7).multinomial(int(cells.sum()), cells / cells.sum(), 300)
+    values = (draws[:, 0] + draws[:, 3]) / cells.sum()
+    assert entry["ci"] == pytest.approx(list(np.quantile(values, [0.05, 0.95])), abs=1e-12)
+    # the section's settings (fairness.bootstrap: 200) would give intervals: the rule's 0 wins
+    assert all("ci" not in e for e in _windows(result, "plain.window"))

@@ -2,8 +2,8 @@
 
 import pytest
 
+from charter.checks.monitoring.metrics import _window_status
 from charter.evidence import Threshold
-from charter.monitor.checks import _window_status
 from charter.monitor.run import monitor
 
 from .conftest import make_policy

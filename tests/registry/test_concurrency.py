@@ -15,11 +15,24 @@ from registry_support import MODEL_NAME, Team, make_candidate, register, snapsho
 pytestmark = pytest.mark.slow
 
 #: Runs the CLI once a "go" file appears (after the imports), so both racers start together.
+#: The registry it opens pauses where CHARTER_PAUSE_AT says (a checkpoint only tests inject).
 RUNNER = """
 import os, sys, time
 from pathlib import Path
 from charter.cli.app import main, _register_commands
+from charter.registry import Registry
 _register_commands()
+
+def checkpoint(point):
+    if os.environ.get("CHARTER_PAUSE_AT") != point:
+        return
+    marker = os.environ.get("CHARTER_PAUSE_MARKER")
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    time.sleep(float(os.environ.get("CHARTER_PAUSE_SECONDS", "3600")))
+
+_open = Registry.open
+Registry.open = staticmethod(lambda *a, **k: _open(*a, checkpoint=checkpoint, **k))
 go = Path(os.environ["GO_FILE"])
 Path(os.environ["READY_FILE"]).touch()
 while not go.exists():
@@ -76,7 +89,9 @@ def test_two_racing_promotions_leave_exactly_one_production_version(
     outcomes = [racer.communicate(timeout=180) for racer in racers]
     assert [r.returncode for r in racers] == [0, 0], outcomes
 
-    stages = {v.number: v.stage for v in team.registry.list_versions(MODEL_NAME)}
+    stages = {
+        v.number: v.stage for v in team.registry.list_versions(MODEL_NAME, actor=team["otto"])
+    }
     assert sorted(stages.values()) == ["archived", "production"]
     completed = [
         e.details for e in team.registry.audit_log(actor=team["otto"], action="promotion.completed")
@@ -86,7 +101,7 @@ def test_two_racing_promotions_leave_exactly_one_production_version(
     # whoever committed second saw the first one's production version and archived it
     assert first["archived"] is None and second["archived"] == first["version"]
     assert stages[second["version"]] == "production"
-    assert team.registry.verify_audit().ok
+    assert team.registry.verify_audit(actor=team["otto"]).ok
 
 
 def test_a_process_killed_inside_a_promotion_leaves_no_trace(team: Team, tmp_path: Path) -> None:
@@ -115,17 +130,19 @@ def test_a_process_killed_inside_a_promotion_leaves_no_trace(team: Team, tmp_pat
     assert victim.returncode == -signal.SIGKILL
 
     assert snapshot(team) == before
-    assert team.registry.verify_audit().ok
-    assert team.registry.get_version(MODEL_NAME, "production").number == 1
+    assert team.registry.verify_audit(actor=team["otto"]).ok
+    assert team.registry.get_version(MODEL_NAME, "production", actor=team["otto"]).number == 1
 
     # the registry is not wedged: the same approval goes through now
     done = team.registry.approve(request.id, actor=team["arno"])
     assert done.status == "completed"
-    assert {v.number: v.stage for v in team.registry.list_versions(MODEL_NAME)} == {
+    assert {
+        v.number: v.stage for v in team.registry.list_versions(MODEL_NAME, actor=team["otto"])
+    } == {
         1: "archived",
         2: "production",
     }
-    assert team.registry.verify_audit().ok
+    assert team.registry.verify_audit(actor=team["otto"]).ok
 
 
 def test_processes_appending_at_once_never_fork_the_chain(team: Team, tmp_path: Path) -> None:
@@ -163,7 +180,7 @@ def test_processes_appending_at_once_never_fork_the_chain(team: Team, tmp_path: 
     (tmp_path / "go").touch()
     for writer in writers:
         assert writer.wait(timeout=180) == 0, writer.communicate()
-    report = team.registry.verify_audit()
+    report = team.registry.verify_audit(actor=team["otto"])
     assert report.ok
     flags = team.registry.audit_log(actor=team["otto"], action="version.flag")
     assert len(flags) == 30

@@ -118,7 +118,8 @@ def test_a_registry_at_0001_upgrades_and_keeps_its_flags_open(database_url: str)
 
     registry = Registry.open(database_url)  # applies 0002
     assert database.current_revision(registry.engine) == SCHEMA_REVISION
-    [flag] = registry.get_version("credit-risk", 1).flags
+    ann = Actor(username="ann", roles=frozenset({Role.APPROVER}))
+    [flag] = registry.get_version("credit-risk", 1, actor=ann).flags
     assert (flag.id, flag.flag, flag.reason, flag.created_by, flag.created_at) == (
         1,
         "needs-review",
@@ -127,14 +128,13 @@ def test_a_registry_at_0001_upgrades_and_keeps_its_flags_open(database_url: str)
         at,
     )
     assert flag.open and flag.resolved_by is None
-    ann = Actor(username="ann", roles=frozenset({Role.APPROVER}))
     registry.resolve_flag("credit-risk", 1, "needs-review", "reviewed after upgrade", actor=ann)
-    [flag] = registry.get_version("credit-risk", 1).flags
+    [flag] = registry.get_version("credit-risk", 1, actor=ann).flags
     assert (flag.open, flag.resolved_by, flag.resolved_reason) == (
         False,
         "ann",
         "reviewed after upgrade",
     )
-    report = registry.verify_audit()
+    report = registry.verify_audit(actor=Actor.system("test"))
     assert report.ok and report.head_seq == 1
     registry.close()

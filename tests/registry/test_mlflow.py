@@ -76,9 +76,9 @@ def test_a_model_registered_from_mlflow_keeps_its_source_and_sends_evidence_back
     assert version.artifact_sha256 == hashlib.sha256(model_file.read_bytes()).hexdigest()
     source = version.lineage["mlflow"]
     assert (source["run_id"], source["version"], source["flavor"]) == (run_id, "1", "sklearn")
-    assert reg.load_model(MODEL_NAME, 1).predict(training_frame()[["income", "debt"]]).shape == (
-        400,
-    )
+    assert reg.load_model(MODEL_NAME, 1, actor=template.actors["eli"]).predict(
+        training_frame()[["income", "debt"]]
+    ).shape == (400,)
 
     assert log_evidence_to_mlflow(reg, MODEL_NAME, 1, actor=template.actors["eli"]) == run_id
     client = mlflow.MlflowClient()
@@ -143,4 +143,4 @@ def test_the_cli_registers_from_mlflow_and_refuses_unknown_versions(
     )
     assert "MLflow has no model version" in capsys.readouterr().err
     assert main(["mlflow", "log-evidence", f"{MODEL_NAME}:1"]) == 0
-    assert len(reg.list_versions(MODEL_NAME)) == 1
+    assert len(reg.list_versions(MODEL_NAME, actor=template.actors["eli"])) == 1

@@ -27,11 +27,11 @@ def test_promotion_to_production_needs_the_tier_count_of_approvals(
     assert request.required_approvals == needed
     for i, approver in enumerate(["ann", "arno"][:needed]):
         assert request.status == "pending"
-        assert team.registry.get_version(MODEL_NAME, 1).stage is None
+        assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).stage is None
         request = team.registry.approve(request.id, actor=team[approver])
         assert request.valid_approvals == i + 1
     assert request.status == "completed"
-    assert team.registry.get_version(MODEL_NAME, 1).stage == "production"
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).stage == "production"
     completed = _actions(team, "promotion.completed")
     assert completed[-1]["approvers"] == sorted(["ann", "arno"][:needed])
     assert completed[-1]["required_approvals"] == needed
@@ -58,8 +58,8 @@ def test_unacceptable_tier_is_never_promoted_and_the_refusal_is_recorded(
         with pytest.raises(GateFailedError, match="unacceptable") as caught:
             team.registry.request_promotion(MODEL_NAME, 1, stage, actor=team["eli"])
         assert caught.value.exit_code == 1
-    assert team.registry.get_version(MODEL_NAME, 1).stage is None
-    refused = team.registry.list_requests(status="refused")
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).stage is None
+    refused = team.registry.list_requests(status="refused", actor=team["otto"])
     assert [r.to_stage for r in refused] == ["staging", "production"]
     assert len(_actions(team, "promotion.refused")) == 2
 
@@ -68,10 +68,10 @@ def test_failing_evidence_refuses_promotion_naming_the_rule(team: Team, tmp_path
     register(team, make_candidate(tmp_path, passed=False))
     with pytest.raises(GateFailedError, match="few-nulls"):
         team.registry.request_promotion(MODEL_NAME, 1, "production", actor=team["eli"])
-    assert team.registry.get_version(MODEL_NAME, 1).stage is None
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).stage is None
     (refusal,) = _actions(team, "promotion.refused")
     assert any("few-nulls" in p for p in refusal["problems"])
-    assert team.registry.list_requests() == []
+    assert team.registry.list_requests(actor=team["otto"]) == []
 
 
 def test_evidence_without_a_finding_for_a_blocking_rule_is_refused(
@@ -115,7 +115,7 @@ def test_requester_may_not_approve_their_own_request(team: Team, tmp_path: Path)
     request = team.registry.request_promotion(MODEL_NAME, 1, "production", actor=team["eli"])
     with pytest.raises(PermissionDeniedError, match="separation of duties"):
         team.registry.approve(request.id, actor=team["eli"])
-    after = team.registry.get_request(request.id)
+    after = team.registry.get_request(request.id, actor=team["otto"])
     assert after.status == "pending" and after.approvals == []
     denial = _actions(team, "access.denied")[-1]
     assert denial["rule"] == "separation of duties" and denial["request"] == request.id
@@ -128,7 +128,7 @@ def test_an_approver_counts_once(team: Team, tmp_path: Path) -> None:
     team.registry.approve(request.id, actor=team["ann"])
     with pytest.raises(ConflictError, match="already approved"):
         team.registry.approve(request.id, actor=team["ann"])
-    assert team.registry.get_request(request.id).valid_approvals == 1
+    assert team.registry.get_request(request.id, actor=team["otto"]).valid_approvals == 1
 
 
 def test_approvals_are_withdrawn_when_the_evidence_changes(team: Team, tmp_path: Path) -> None:
@@ -142,9 +142,9 @@ def test_approvals_are_withdrawn_when_the_evidence_changes(team: Team, tmp_path:
         model_path=candidate.model,
         null_fraction=0.02,
     )
-    old_digest = team.registry.get_version(MODEL_NAME, 1).evidence.digest  # type: ignore[union-attr]
+    old_digest = team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).evidence.digest  # type: ignore[union-attr]
     team.registry.attach_evidence(MODEL_NAME, 1, newer, actor=team["eli"])
-    after = team.registry.get_request(request.id)
+    after = team.registry.get_request(request.id, actor=team["otto"])
     assert after.valid_approvals == 0 and after.approvals[0].withdrawn
     (withdrawal,) = _actions(team, "approval.withdrawn")
     assert withdrawal["approver"] == "ann" and withdrawal["approved_digest"] == old_digest
@@ -160,7 +160,7 @@ def test_new_failing_evidence_refuses_the_pending_request(team: Team, tmp_path: 
         tmp_path / "worse", policy_path=candidate.policy, model_path=candidate.model, passed=False
     )
     team.registry.attach_evidence(MODEL_NAME, 1, failing, actor=team["eli"])
-    assert team.registry.get_request(request.id).status == "refused"
+    assert team.registry.get_request(request.id, actor=team["otto"]).status == "refused"
     with pytest.raises(ConflictError):
         team.registry.approve(request.id, actor=team["ann"])
 
@@ -180,17 +180,23 @@ def test_one_production_version_the_previous_is_archived_and_rollback_follows_th
     register(team, make_candidate(tmp_path / "v2", seed=2))
     _promote(team, 1)
     _promote(team, 2)
-    stages = {v.number: v.stage for v in team.registry.list_versions(MODEL_NAME)}
+    stages = {
+        v.number: v.stage for v in team.registry.list_versions(MODEL_NAME, actor=team["otto"])
+    }
     assert stages == {1: "archived", 2: "production"}
     # rollback: version 1 again, two approvals again
     request = team.registry.request_promotion(MODEL_NAME, 1, "production", actor=team["eli"])
     assert request.status == "pending" and request.required_approvals == 2
     team.registry.approve(request.id, actor=team["alma"])
-    assert team.registry.get_version(MODEL_NAME, "production").number == 2
+    assert team.registry.get_version(MODEL_NAME, "production", actor=team["otto"]).number == 2
     team.registry.approve(request.id, actor=team["arno"])
-    stages = {v.number: v.stage for v in team.registry.list_versions(MODEL_NAME)}
+    stages = {
+        v.number: v.stage for v in team.registry.list_versions(MODEL_NAME, actor=team["otto"])
+    }
     assert stages == {1: "production", 2: "archived"}
-    history = [(h.from_stage, h.to_stage) for h in team.registry.history(MODEL_NAME, 1)]
+    history = [
+        (h.from_stage, h.to_stage) for h in team.registry.history(MODEL_NAME, 1, actor=team["otto"])
+    ]
     assert history == [(None, "production"), ("production", "archived"), ("archived", "production")]
 
 
@@ -212,8 +218,11 @@ def test_staging_needs_no_approval_and_archives_nothing(team: Team, tmp_path: Pa
     for number in (1, 2):
         request = team.registry.request_promotion(MODEL_NAME, number, "staging", actor=team["eli"])
         assert request.status == "completed" and request.required_approvals == 0
-    assert [v.stage for v in team.registry.list_versions(MODEL_NAME)] == ["staging", "staging"]
-    assert team.registry.get_version(MODEL_NAME, "staging").number == 2
+    assert [v.stage for v in team.registry.list_versions(MODEL_NAME, actor=team["otto"])] == [
+        "staging",
+        "staging",
+    ]
+    assert team.registry.get_version(MODEL_NAME, "staging", actor=team["otto"]).number == 2
 
 
 def test_reject_needs_a_reason_and_closes_the_request(team: Team, tmp_path: Path) -> None:
@@ -248,14 +257,14 @@ def test_requests_lists_what_waits_and_a_repeated_request_reuses_it(
     team.registry.request_promotion(MODEL_NAME, 2, "staging", actor=team["eli"])
     waiting = team.registry.list_requests(actor=team["ann"])
     assert [(r.model, r.version, r.to_stage) for r in waiting] == [(MODEL_NAME, 1, "production")]
-    assert len(team.registry.list_requests(status=None)) == 2
+    assert len(team.registry.list_requests(status=None, actor=team["otto"])) == 2
 
 
 def test_aliases_point_move_resolve_and_go(team: Team, tmp_path: Path) -> None:
     register(team, make_candidate(tmp_path / "v1", seed=1))
     register(team, make_candidate(tmp_path / "v2", seed=2))
     team.registry.set_alias(MODEL_NAME, "champion", 1, actor=team["eli"])
-    assert team.registry.get_version(MODEL_NAME, "champion").number == 1
+    assert team.registry.get_version(MODEL_NAME, "champion", actor=team["otto"]).number == 1
     moved = team.registry.set_alias(MODEL_NAME, "champion", "latest", actor=team["dora"])
     assert moved.number == 2 and moved.aliases == ["champion"]
     assert _actions(team, "alias.set")[-1] == {"alias": "champion", "version": 2, "previous": 1}
@@ -264,7 +273,7 @@ def test_aliases_point_move_resolve_and_go(team: Team, tmp_path: Path) -> None:
             team.registry.set_alias(MODEL_NAME, bad, 1, actor=team["eli"])
     team.registry.remove_alias(MODEL_NAME, "champion", actor=team["eli"])
     with pytest.raises(CharterError, match="champion"):
-        team.registry.get_version(MODEL_NAME, "champion")
+        team.registry.get_version(MODEL_NAME, "champion", actor=team["otto"])
 
 
 def test_archive_takes_a_version_out_of_production(team: Team, tmp_path: Path) -> None:
@@ -275,6 +284,6 @@ def test_archive_takes_a_version_out_of_production(team: Team, tmp_path: Path) -
     )
     assert archived.stage == "archived"
     with pytest.raises(CharterError, match="production"):
-        team.registry.get_version(MODEL_NAME, "production")
+        team.registry.get_version(MODEL_NAME, "production", actor=team["otto"])
     with pytest.raises(ConflictError):
         team.registry.archive(MODEL_NAME, 1, actor=team["eli"])

@@ -52,7 +52,7 @@ def test_registering_with_train_data_profiles_the_models_score_and_prediction(
 ) -> None:
     candidate = make_candidate(tmp_path)
     register(team, candidate)
-    stored = team.registry.reference_profile(MODEL_NAME, 1)
+    stored = team.registry.reference_profile(MODEL_NAME, 1, actor=team["otto"])
     assert stored is not None
     model = _loaded(candidate.model)  # the oracle: scikit-learn on the same rows
     rows = pd.read_parquet(candidate.train)
@@ -126,7 +126,7 @@ def test_training_data_the_model_cannot_predict_on_is_refused_and_nothing_is_sto
         register(team, candidate)
     assert "cannot compute the model's outputs on the training data" in caught.value.message
     assert "--train-data" in (caught.value.hint or "")
-    assert team.registry.list_models() == []
+    assert team.registry.list_models(actor=team["otto"]) == []
 
 
 def _log(path: Path, model: Any, *, seed: int, shift: float) -> Path:
@@ -164,7 +164,7 @@ def test_monitoring_finds_prediction_drift_against_the_registry_reference_alone(
         assert drift["value"] < 1e-6  # Kolmogorov-Smirnov p-value, 400 vs 400 rows
     else:
         assert code == 0 and drift["verdict"] == "pass"
-    recorded = team.registry.monitoring_evidence(MODEL_NAME, 1)
+    recorded = team.registry.monitoring_evidence(MODEL_NAME, 1, actor=team["otto"])
     assert [r.status for r in recorded] == ["failed" if shift else "passed"]
 
 
@@ -210,7 +210,7 @@ def test_a_policy_changed_in_the_database_stops_monitoring_and_nothing_is_record
 
     candidate = make_candidate(tmp_path / "first")
     register(team, candidate)
-    stored = team.registry.get_version(MODEL_NAME, 1).policy
+    stored = team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).policy
     tampered = {**stored, "model": {**stored["model"], "risk_tier": "minimal"}}
     with team.registry.engine.begin() as connection:
         connection.execute(update(tables.Version).values(policy=tampered))
@@ -237,7 +237,7 @@ def test_a_user_without_a_role_may_not_read_the_version_and_the_denial_is_audite
 ) -> None:
     issued = team.registry.add_user("nemo", ["auditor"], actor=team["ada"])
     team.registry.revoke_role("nemo", "auditor", actor=team["ada"])
-    before = team.registry.verify_audit().head_seq
+    before = team.registry.verify_audit(actor=team["otto"]).head_seq
     code, err = _monitor_as(team, tmp_path, monkeypatch, capsys, issued.token)
     assert code == 2 and "nemo (no role) may not version.read" in err
     entries = [e for e in team.registry.audit_log(actor=team["otto"]) if e.seq > before]
@@ -246,7 +246,7 @@ def test_a_user_without_a_role_may_not_read_the_version_and_the_denial_is_audite
         ("nemo", "access.denied")
     ]
     assert entries[-1].details["attempted"] == "version.read"
-    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1, actor=team["otto"]) == []
 
 
 def test_a_wrong_token_exits_2_before_reading_anything(
@@ -254,7 +254,7 @@ def test_a_wrong_token_exits_2_before_reading_anything(
 ) -> None:
     code, err = _monitor_as(team, tmp_path, monkeypatch, capsys, "charter_not-a-token")
     assert code == 2 and "the token is not known to this registry" in err
-    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1, actor=team["otto"]) == []
 
 
 def test_without_a_token_monitoring_reads_the_registry_but_records_nothing(
@@ -263,8 +263,8 @@ def test_without_a_token_monitoring_reads_the_registry_but_records_nothing(
     code, err = _monitor_as(team, tmp_path, monkeypatch, capsys, None)
     assert code == 1  # the drift is found against the registry's reference
     assert "CHARTER_TOKEN is not set: results will not be recorded" in err
-    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
-    assert team.registry.get_version(MODEL_NAME, 1).flags == []
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1, actor=team["otto"]) == []
+    assert team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).flags == []
 
 
 def test_an_auditor_reads_and_monitors_but_may_not_record(
@@ -272,7 +272,7 @@ def test_an_auditor_reads_and_monitors_but_may_not_record(
 ) -> None:
     code, _ = _monitor_as(team, tmp_path, monkeypatch, capsys, team.tokens["otto"])
     assert code == 1
-    assert team.registry.monitoring_evidence(MODEL_NAME, 1) == []
+    assert team.registry.monitoring_evidence(MODEL_NAME, 1, actor=team["otto"]) == []
     denials = team.registry.audit_log(actor=team["otto"], action="access.denied", user="otto")
     assert [d.details["attempted"] for d in denials] == ["monitoring.record"]
 
@@ -293,7 +293,7 @@ def test_a_webhook_secret_is_stored_as_its_reference_not_its_value(
         },
     )
     register(team, candidate)
-    stored = team.registry.get_version(MODEL_NAME, 1).policy
+    stored = team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).policy
     assert stored["monitoring"]["webhook"] == "${SLACK_WEBHOOK}"
     assert stored["monitoring"]["command"] == "retrain --token ${RETRAIN_TOKEN}"
     everything = json.dumps(snapshot(team)) + "".join(

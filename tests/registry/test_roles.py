@@ -82,7 +82,7 @@ def _do_register(team: Team, actor: Actor, folder: Path) -> Any:
 
 def _do_attach(team: Team, actor: Actor, folder: Path) -> Any:
     name = _version(team, folder)
-    version = team.registry.get_version(name, 1)
+    version = team.registry.get_version(name, 1, actor=team["otto"])
     evidence = write_evidence(
         folder / "again",
         policy_path=folder / "policy" / "policy.yaml",
@@ -141,7 +141,9 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
         lambda name: t.registry.record_monitoring(
             name,
             1,
-            _monitoring_evidence(name, t.registry.get_version(name, 1).policy_sha256),
+            _monitoring_evidence(
+                name, t.registry.get_version(name, 1, actor=t["otto"]).policy_sha256
+            ),
             actor=a,
         )
     )(_version(t, f)),
@@ -180,7 +182,7 @@ def test_role_may_do_exactly_what_the_matrix_allows(
 ) -> None:
     actor = shared[ACTING[role]]
     allowed = role in PERMISSIONS[action]
-    before = shared.registry.verify_audit().head_seq
+    before = shared.registry.verify_audit(actor=shared["otto"]).head_seq
     if allowed:
         ACTIONS[action](shared, actor, tmp_path)
         denials = [
@@ -204,4 +206,4 @@ def test_role_may_do_exactly_what_the_matrix_allows(
     assert denials[0].actor == actor.username
     assert denials[0].details["attempted"] == action.value
     assert denials[0].details["needs"] == roles_for(action)
-    assert shared.registry.verify_audit().ok
+    assert shared.registry.verify_audit(actor=shared["otto"]).ok

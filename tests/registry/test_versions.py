@@ -76,7 +76,7 @@ def test_registration_records_lineage_policy_and_evidence(team: Team, tmp_path: 
         policy_from_dict(version.policy).sha256 == version.policy_sha256 == evidence.policy.sha256
     )
     assert version.evidence is not None and version.evidence.digest == evidence.digest
-    assert team.registry.evidence(MODEL_NAME, 1).digest == evidence.digest
+    assert team.registry.evidence(MODEL_NAME, 1, actor=team["otto"]).digest == evidence.digest
     assert (
         version.evidence.report_sha256
         == hashlib.sha256((candidate.evidence / "report.html").read_bytes()).hexdigest()
@@ -91,7 +91,7 @@ def test_the_reference_profile_is_the_monitors_profile_of_the_training_data(
 ) -> None:
     candidate = make_candidate(tmp_path)
     register(team, candidate)
-    stored = team.registry.reference_profile(MODEL_NAME, 1)
+    stored = team.registry.reference_profile(MODEL_NAME, 1, actor=team["otto"])
     assert stored is not None
     expected = build_profile(pd.read_parquet(candidate.train)).to_dict()["columns"]
     restored = DataProfile.from_dict(stored).to_dict()["columns"]
@@ -129,7 +129,7 @@ def test_trusted_types_are_vouched_at_registration_and_used_to_load(
 
     version = register(team, candidate)
     assert version.trusted_types == needed
-    loaded = team.registry.load_model(MODEL_NAME, 1)
+    loaded = team.registry.load_model(MODEL_NAME, 1, actor=team["otto"])
     features = frame[["income", "debt"]]
     np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))
 
@@ -142,9 +142,10 @@ def test_a_type_nobody_vouched_for_is_refused_until_named(team: Team, tmp_path: 
     write_evidence(candidate.evidence, policy_path=candidate.policy, model_path=candidate.model)
     unknown = sorted(set(sio.get_untrusted_types(file=candidate.model)) - DEFAULT_TRUSTED_TYPES)
     assert unknown
-    with pytest.raises(UntrustedArtifactError, match="--trust-type"):
+    with pytest.raises(UntrustedArtifactError, match="trusted_types") as caught:
         register(team, candidate)
-    assert team.registry.list_models() == []
+    assert caught.value.field == "trusted_types"
+    assert team.registry.list_models(actor=team["otto"]) == []
     # not a model (no predict): registered without training data, whose profile would need
     # the model's outputs
     version = team.registry.register(
@@ -173,7 +174,7 @@ def test_artifacts_live_in_any_fsspec_store_and_are_checked_on_every_load(
         source_dir=tmp_path,
     )
     assert version.artifact_uri.startswith("memory://")
-    copy = registry.download(MODEL_NAME, 1, tmp_path / "out.skops")
+    copy = registry.download(MODEL_NAME, 1, tmp_path / "out.skops", actor=team["otto"])
     assert copy.read_bytes() == candidate.model.read_bytes()
     # the same bytes registered again are stored once
     again = make_candidate(tmp_path / "again")
@@ -192,10 +193,10 @@ def test_artifacts_live_in_any_fsspec_store_and_are_checked_on_every_load(
     key = ArtifactStore(url)._key(version.artifact_sha256)
     fs.pipe_file(key, b"not the model")
     with pytest.raises(ArtifactIntegrityError, match="tampered"):
-        registry.download(MODEL_NAME, 1, tmp_path / "again.skops")
+        registry.download(MODEL_NAME, 1, tmp_path / "again.skops", actor=team["otto"])
     assert not (tmp_path / "again.skops").exists()
     with pytest.raises(ArtifactIntegrityError):
-        registry.load_model(MODEL_NAME, 1)
+        registry.load_model(MODEL_NAME, 1, actor=team["otto"])
     registry.close()
 
 
@@ -204,9 +205,9 @@ def test_versions_resolve_by_number_latest_stage_and_alias(team: Team, tmp_path:
         register(team, make_candidate(tmp_path / f"v{number}", seed=number, tier="minimal"))
     team.registry.request_promotion(MODEL_NAME, 2, "production", actor=team["eli"])
     team.registry.set_alias(MODEL_NAME, "challenger", 3, actor=team["eli"])
-    resolve = lambda ref: team.registry.get_version(MODEL_NAME, ref).number  # noqa: E731
+    resolve = lambda ref: team.registry.get_version(MODEL_NAME, ref, actor=team["otto"]).number  # noqa: E731
     assert [resolve(r) for r in ("1", 2, "latest", "production", "challenger")] == [1, 2, 3, 2, 3]
-    summary = team.registry.list_models()
+    summary = team.registry.list_models(actor=team["otto"])
     assert [(s.name, s.versions, s.latest, s.production) for s in summary] == [
         (MODEL_NAME, 3, 3, 2)
     ]
@@ -216,7 +217,7 @@ def test_monitoring_evidence_and_flags_are_kept_with_the_version(
     team: Team, tmp_path: Path
 ) -> None:
     register(team, make_candidate(tmp_path))
-    policy_sha = team.registry.get_version(MODEL_NAME, 1).policy_sha256
+    policy_sha = team.registry.get_version(MODEL_NAME, 1, actor=team["otto"]).policy_sha256
     from charter.evidence import Fingerprint
 
     watched = Evidence(
@@ -226,9 +227,9 @@ def test_monitoring_evidence_and_flags_are_kept_with_the_version(
     )
     record_id = team.registry.record_monitoring(MODEL_NAME, 1, watched, actor=team["mo"])
     team.registry.flag_version(MODEL_NAME, 1, "needs-review", "drift in income", actor=team["mo"])
-    (kept,) = team.registry.monitoring_evidence(MODEL_NAME, 1)
+    (kept,) = team.registry.monitoring_evidence(MODEL_NAME, 1, actor=team["otto"])
     assert kept.digest == watched.digest
-    version = team.registry.get_version(MODEL_NAME, 1)
+    version = team.registry.get_version(MODEL_NAME, 1, actor=team["otto"])
     assert [(f.flag, f.reason, f.created_by) for f in version.flags] == [
         ("needs-review", "drift in income", "mo")
     ]

@@ -51,7 +51,7 @@ def test_predict_answers_with_the_version_scores_and_explanations_that_add_up(
     body = api.post(
         "/api/v1/models/scorer/predict", "ivy", json={"dataframe_records": records(rows)}
     ).json()
-    version = served.registry.get_version("scorer", "production")
+    version = served.registry.get_version("scorer", "production", actor=served["otto"])
     assert body["model"] == {"name": "scorer", "version": 1, "sha256": version.artifact_sha256}
     features = rows[inputs_of(train)]
     assert body["predictions"] == model.predict(features).tolist()
@@ -235,7 +235,7 @@ def test_stop_button_suspends_with_a_reason_audited_without_changing_stages(
     assert again.status_code == 409
     status = api.get("/api/v1/models/scorer/serving", "otto").json()
     assert status["suspended"] and status["suspension"]["suspended_by"] == "ann"
-    assert served.registry.get_version("scorer", 1).stage == "production"
+    assert served.registry.get_version("scorer", 1, actor=served["otto"]).stage == "production"
     assert (
         api.post("/api/v1/models/scorer/resume", "ada", json={"reason": "fixed"}).status_code == 200
     )
@@ -247,7 +247,7 @@ def test_stop_button_suspends_with_a_reason_audited_without_changing_stages(
         if e.action.startswith("serving.")
     ]
     assert sorted(trail) == [("serving.resume", "ada"), ("serving.suspend", "ann")]
-    assert served.registry.verify_audit().ok
+    assert served.registry.verify_audit(actor=served["otto"]).ok
 
 
 def test_labels_and_request_lookup_show_what_was_served(

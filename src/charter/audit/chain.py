@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from charter.errors import CharterError
+from charter.audit.tables import audit_entries, audit_head
+from charter.errors import CharterError, ConfigurationError
 from charter.evidence import canonical_json
-from charter.registry.tables import audit_entries, audit_head
 
 GENESIS = "0" * 64
 ALG_SHA256 = "sha256"
@@ -47,9 +47,10 @@ def require_key(alg: str) -> bytes | None:
         return None
     key = audit_key()
     if key is None:
-        raise CharterError(
+        raise ConfigurationError(
             "this registry's audit trail is keyed (HMAC-SHA256) and CHARTER_AUDIT_KEY is not set",
-            hint="export CHARTER_AUDIT_KEY with the key the registry was created with",
+            hint="set CHARTER_AUDIT_KEY to the key the registry was created with",
+            field=AUDIT_KEY_ENV,
         )
     return key
 

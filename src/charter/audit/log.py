@@ -7,16 +7,17 @@ filtered log shows exactly what was hashed. Entries are streamed in sequence ord
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from charter.audit.chain import AuditEntry, utc_timestamp
+from charter.audit.tables import audit_entries
 from charter.errors import CharterError
-from charter.registry.tables import audit_entries
 
 EXPORT_FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = (
@@ -42,8 +43,9 @@ def _timestamp(value: datetime | str | None, name: str) -> str | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise CharterError(
-            f"--{name} '{value}' is not a date or time",
+            f"{name} '{value}' is not a date or time",
             hint="use ISO 8601, e.g. 2025-03-01 or 2025-03-01T12:00:00Z",
+            field=name,
         ) from None
     if parsed.tzinfo is None:
         from datetime import UTC
@@ -52,8 +54,7 @@ def _timestamp(value: datetime | str | None, name: str) -> str | None:
     return utc_timestamp(parsed)
 
 
-def query_entries(
-    connection: Connection,
+def entries_query(
     *,
     model: str | None = None,
     actor: str | None = None,
@@ -61,9 +62,10 @@ def query_entries(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     limit: int | None = None,
-    batch_size: int = 10_000,
-) -> Iterator[AuditEntry]:
-    """Entries matching every filter given, in sequence order.
+) -> Select[Any]:
+    """The query of the entries matching every filter given, in sequence order.
+
+    Bad filters (a ``since`` that is not a time) raise here, before anything is read.
 
     Parameters
     ----------
@@ -93,28 +95,76 @@ def query_entries(
         query = query.where(audit_entries.c.at < upper)
     if limit is not None:
         query = query.limit(limit)
+    return query
+
+
+def stream_entries(
+    connection: Connection, query: Select[Any], *, batch_size: int = 10_000
+) -> Iterator[AuditEntry]:
+    """The entries ``query`` selects, fetched ``batch_size`` rows at a time."""
     result = connection.execution_options(yield_per=batch_size).execute(query)
     for body, digest in result:
         yield AuditEntry.from_body(body, digest)
 
 
-def export_entries(entries: Iterable[AuditEntry], out: TextIO, *, fmt: str = "jsonl") -> int:
-    """Write entries to ``out`` as JSON lines or CSV; return how many were written."""
+def query_entries(
+    connection: Connection,
+    *,
+    model: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    limit: int | None = None,
+    batch_size: int = 10_000,
+) -> Iterator[AuditEntry]:
+    """Entries matching every filter given, in sequence order (see :func:`entries_query`)."""
+    query = entries_query(
+        model=model, actor=actor, action=action, since=since, until=until, limit=limit
+    )
+    return stream_entries(connection, query, batch_size=batch_size)
+
+
+def check_format(fmt: str) -> None:
+    """Refuse an export format other than :data:`EXPORT_FORMATS`."""
     if fmt not in EXPORT_FORMATS:
         raise CharterError(
-            f"unknown export format '{fmt}'", hint="use --format jsonl or --format csv"
+            f"unknown export format '{fmt}'", hint="use jsonl or csv", field="format"
         )
-    count = 0
-    if fmt == "jsonl":
-        for entry in entries:
-            out.write(json.dumps(entry.to_dict(), sort_keys=True, ensure_ascii=False) + "\n")
-            count += 1
-        return count
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+
+
+def export_lines(entries: Iterable[AuditEntry], *, fmt: str = "jsonl") -> Iterator[str]:
+    """Entries as lines of JSON or CSV (a header first), each ending in a newline: streamable."""
+    check_format(fmt)
+    return _jsonl(entries) if fmt == "jsonl" else _csv(entries)
+
+
+def _jsonl(entries: Iterable[AuditEntry]) -> Iterator[str]:
+    for entry in entries:
+        yield json.dumps(entry.to_dict(), sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _csv(entries: Iterable[AuditEntry]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: Iterable[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(CSV_COLUMNS)
     for entry in entries:
         row = entry.to_dict()
         row["details"] = json.dumps(entry.details, sort_keys=True, ensure_ascii=False)
-        writer.writerow([row[c] for c in CSV_COLUMNS])
+        yield line(row[c] for c in CSV_COLUMNS)
+
+
+def export_entries(entries: Iterable[AuditEntry], out: TextIO, *, fmt: str = "jsonl") -> int:
+    """Write entries to ``out`` as JSON lines or CSV; return how many were written."""
+    count = 0
+    for line in export_lines(entries, fmt=fmt):
+        out.write(line)
         count += 1
-    return count
+    return count - 1 if fmt == "csv" else count  # the CSV header is no entry

@@ -33,8 +33,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from charter.audit.chain import GENESIS, hash_body
-from charter.errors import CharterError
-from charter.registry.tables import audit_entries, audit_head
+from charter.audit.tables import audit_entries, audit_head
+from charter.errors import AuditChainBrokenError
+
+#: AuditChainBrokenError lives in charter.errors; importing it from here keeps working.
+__all__ = ["AuditChainBrokenError", "BreakKind", "ChainReport", "verify_chain"]
 
 _SELECT = "SELECT seq, body, prev_hash, hash FROM charter_audit_entries ORDER BY seq"
 #: The fast path: storage order, the body as bytes (no decoding and re-encoding), no seq.
@@ -50,13 +53,6 @@ class BreakKind(StrEnum):
     DELETED = "deleted"
     INSERTED = "inserted"
     REORDERED = "reordered"
-
-
-class AuditChainBrokenError(CharterError):
-    """``charter audit verify`` found a broken chain: exit 1, like a failed gate."""
-
-    exit_code = 1
-    http_status = 409
 
 
 @dataclass(frozen=True)
@@ -86,6 +82,11 @@ class ChainReport:
     first_broken: int | None = None
     kind: BreakKind | None = None
     detail: str = ""
+
+    @property
+    def message(self) -> str:
+        """The one sentence for a person (``detail``)."""
+        return self.detail
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""

@@ -21,9 +21,7 @@ from charter.cards.render import render_card, render_compliance
 from charter.registry.records import Actor
 
 
-def model_card(
-    registry: Any, name: str, ref: str | int, *, actor: Actor | None = None
-) -> ModelCard:
+def model_card(registry: Any, name: str, ref: str | int, *, actor: Actor) -> ModelCard:
     """The model card of a registered version."""
     return build_model_card(gather(registry, name, ref, actor=actor, audit=False))
 
@@ -33,7 +31,7 @@ def compliance_report(
     name: str,
     ref: str | int,
     *,
-    actor: Actor | None = None,
+    actor: Actor,
     framework: str | None = None,
 ) -> ComplianceReport:
     """The compliance report of a registered version (verifies the audit trail)."""

@@ -13,6 +13,6 @@ from charter.checks import fairness as _fairness  # noqa: F401  isort: skip
 from charter.checks import performance as _performance  # noqa: F401  isort: skip
 from charter.checks import privacy as _privacy  # noqa: F401  isort: skip
 from charter.checks import explainability as _explainability  # noqa: F401  isort: skip
-from charter.monitor import checks as _monitoring  # noqa: F401  isort: skip
+from charter.checks import monitoring as _monitoring  # noqa: F401  isort: skip
 
 __all__ = ["CheckContext", "CheckSpec", "NoParams", "available_checks", "check", "get_check"]

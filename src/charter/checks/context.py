@@ -7,7 +7,6 @@ same sensitive column cost one aggregation.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -15,8 +14,9 @@ from typing import Any, TypeVar
 import narwhals as nw
 import numpy as np
 
+from charter.checks.findings import rule_finding
 from charter.errors import CheckError, DataError
-from charter.evidence import Finding, Severity, Threshold, Verdict
+from charter.evidence import Finding, Threshold, Verdict
 from charter.policy.schema import Policy, Rule, Task
 from charter.stats.counts import ConfusionCounts, GroupIndex, binary_labels
 from charter.stats.frames import (
@@ -306,36 +306,19 @@ class CheckContext:
         metric: str | None = None,
         threshold: Threshold | None = None,
     ) -> Finding:
-        """Build a finding for ``rule``.
+        """Build a finding for ``rule`` (see :func:`charter.checks.findings.rule_finding`).
 
         The verdict is, in order: ``verdict`` if given; ``passed`` if given; else whether the
         rule's threshold admits ``value``. A NaN value is an ERROR (undefined metric), which
         blocks like a failure; put the reason in ``details["reason"]``.
         """
-        from charter.checks.registry import get_check
-
-        spec = get_check(rule.check)
-        bounds = threshold if threshold is not None else rule.threshold
-        if verdict is None:
-            if passed is not None:
-                verdict = Verdict.PASS if passed else Verdict.FAIL
-            elif value is not None and math.isnan(value):
-                verdict = Verdict.ERROR
-            elif value is not None and bounds is not None:
-                verdict = Verdict.PASS if bounds.admits(value) else Verdict.FAIL
-            else:
-                verdict = Verdict.PASS
-        controls = tuple(dict.fromkeys([*spec.controls, *rule.controls]))
-        return Finding(
-            rule_id=rule.id,
-            check=rule.check,
-            section=spec.section,
-            verdict=verdict,
-            severity=Severity(rule.severity),
+        return rule_finding(
+            rule,
             message=message,
-            metric=metric or spec.metric,
             value=value,
-            threshold=bounds,
-            controls=controls,
-            details=details or {},
+            passed=passed,
+            verdict=verdict,
+            details=details,
+            metric=metric,
+            threshold=threshold,
         )

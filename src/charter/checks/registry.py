@@ -15,16 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from charter.errors import CheckError, did_you_mean
-
-if TYPE_CHECKING:
-    from charter.checks.context import CheckContext
-    from charter.evidence import Finding
-    from charter.policy.schema import Rule
+from charter.evidence import Finding
+from charter.policy.schema import Rule
 
 ENTRY_POINT_GROUP = "charter.checks"
 
@@ -35,8 +32,11 @@ class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-CheckResult = "Finding | list[Finding]"
-CheckFunction = Callable[["CheckContext", "Rule", Any], "Finding | list[Finding]"]
+CheckResult = Finding | list[Finding]
+#: ``(context, rule, params) -> findings``. The context is what the check's section runs on:
+#: a :class:`~charter.checks.context.CheckContext` for the gate's sections, a
+#: :class:`~charter.checks.monitoring.state.MonitorState` for ``monitoring``.
+CheckFunction = Callable[[Any, Rule, Any], CheckResult]
 F = TypeVar("F", bound=CheckFunction)
 
 
@@ -159,13 +159,12 @@ def _load_entry_points() -> None:
             ) from exc
 
 
-def _load_builtin() -> None:
-    import charter.checks  # noqa: F401  (registers the built-in checks)
-
-
 def available_checks() -> dict[str, CheckSpec]:
-    """Every registered check, built-in and from plugins, by id."""
-    _load_builtin()
+    """Every registered check, built-in and from plugins, by id.
+
+    The built-in checks are registered by then: importing this module imports the
+    :mod:`charter.checks` package first, whose ``__init__`` imports them.
+    """
     _load_entry_points()
     return dict(_REGISTRY)
 

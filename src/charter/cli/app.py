@@ -14,9 +14,11 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from charter.cli.console import console, err_console, print_error
 from charter.errors import CharterError
+
+__all__ = ["app", "console", "err_console", "main", "run"]
 
 app = typer.Typer(
     name="charter",
@@ -25,8 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
 
 
 @app.callback()
@@ -51,6 +51,7 @@ def _register_commands() -> None:
         registry_cmds,
         serve_cmds,
         serving_cmds,
+        user_cmds,
     )
 
 
@@ -68,9 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except CharterError as exc:
         if debug:
             err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+        print_error(exc)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)

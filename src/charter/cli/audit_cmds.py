@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from charter.cli.app import app, console
-from charter.cli.registry_cmds import acting, open_registry
+from charter.cli.console import acting, open_registry
 
 audit_app = typer.Typer(help="The audit trail: verify, read, export.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from charter.cli.app import app, err_console
-from charter.cli.registry_cmds import acting, open_registry
+from charter.cli.console import acting, open_registry
 
 
 @app.command("card")

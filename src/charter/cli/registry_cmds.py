@@ -1,4 +1,4 @@
-"""Registry commands: ``init``, ``user``, ``token``, ``register``, ``promote``, ``approve``, ...
+"""Registry commands: ``register``, ``versions``, ``show``, ``promote``, ``approve``, ...
 
 Each command opens the registry named by ``CHARTER_HOME`` / ``CHARTER_DATABASE_URL``, resolves
 the acting user from ``CHARTER_TOKEN`` and calls one method of
@@ -14,35 +14,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from charter.cli.app import app, console, err_console
+from charter.cli.app import app
+from charter.cli.console import acting, console, err_console, open_registry, print_json
 from charter.errors import CharterError
 
-user_app = typer.Typer(help="Manage users and their roles (admin).", no_args_is_help=True)
-token_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)
 alias_app = typer.Typer(help="Point free names at versions.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Evidence kept with versions.", no_args_is_help=True)
 mlflow_app = typer.Typer(help="MLflow interop.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
 app.add_typer(alias_app, name="alias")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(mlflow_app, name="mlflow")
-
-
-def open_registry() -> Any:
-    """The registry of this working directory / environment."""
-    from charter.registry import Registry
-
-    return Registry.open()
-
-
-def acting(registry: Any) -> Any:
-    """The user of ``$CHARTER_TOKEN``."""
-    return registry.actor_from_env()
-
-
-def _print_json(value: Any) -> None:
-    console.print_json(json.dumps(value, default=str))
 
 
 def _parse_params(items: list[str] | None) -> dict[str, Any]:
@@ -63,142 +44,6 @@ def _parse_params(items: list[str] | None) -> dict[str, Any]:
 def _stage_text(stage: str | None) -> str:
     colours = {"production": "green", "staging": "cyan", "archived": "dim"}
     return f"[{colours.get(stage or '', 'white')}]{stage or '-'}[/]"
-
-
-# ---------------------------------------------------------------------- init and identity
-@app.command("init")
-def init(
-    admin: Annotated[str, typer.Option(help="User name of the first admin.")] = "admin",
-    artifact_store: Annotated[
-        str | None,
-        typer.Option(help="Folder or fsspec URL for artifacts (default: artifacts/ beside it)."),
-    ] = None,
-) -> None:
-    """Create the registry (SQLite in .charter/ or CHARTER_DATABASE_URL) and its first admin."""
-    from charter.registry import Registry
-    from charter.registry.database import database_url, describe_url
-
-    registry, token = Registry.initialize(admin=admin, artifact_store=artifact_store)
-    err_console.print(
-        f"[green]created[/] the registry at {describe_url(database_url())} "
-        f"(audit trail: {registry.audit_alg}; artifacts: {registry.artifacts.url})",
-        highlight=False,
-    )
-    err_console.print(
-        f"first admin: [bold]{admin}[/]; their token follows (shown once, keep it secret; "
-        "export it as CHARTER_TOKEN)"
-    )
-    _print_token(token.token)
-    registry.close()
-
-
-def _print_token(token: str) -> None:
-    """The token alone on standard output, so scripts can capture it."""
-    typer.echo(token)
-
-
-@app.command("whoami")
-def whoami() -> None:
-    """Show the user of CHARTER_TOKEN and their roles."""
-    with open_registry() as registry:
-        actor = acting(registry)
-        console.print(f"{actor.username}: {', '.join(sorted(actor.roles)) or 'no role'}")
-
-
-@user_app.command("add")
-def user_add(
-    username: Annotated[str, typer.Argument(help="The new user's name.")],
-    role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
-) -> None:
-    """Add a user with roles and print their first token (shown once)."""
-    from charter.registry.roles import parse_role
-
-    roles = [parse_role(r) for r in role]
-    with open_registry() as registry:
-        token = registry.add_user(username, roles, actor=acting(registry))
-    err_console.print(
-        f"[green]added[/] {username} ({', '.join(sorted(r.value for r in roles))}); "
-        "their token follows (shown once):"
-    )
-    _print_token(token.token)
-
-
-@user_app.command("grant")
-def user_grant(
-    username: Annotated[str, typer.Argument()],
-    role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
-) -> None:
-    """Give a user more roles."""
-    from charter.registry.roles import parse_role
-
-    roles = [parse_role(r) for r in role]
-    with open_registry() as registry:
-        held = registry.grant(username, roles, actor=acting(registry))
-    console.print(f"{username}: {', '.join(held)}")
-
-
-@user_app.command("remove-role")
-def user_remove_role(
-    username: Annotated[str, typer.Argument()],
-    role: Annotated[str, typer.Option("--role", help="The role to take away.")],
-) -> None:
-    """Take a role away from a user."""
-    from charter.registry.roles import parse_role
-
-    with open_registry() as registry:
-        held = registry.revoke_role(username, parse_role(role), actor=acting(registry))
-    console.print(f"{username}: {', '.join(held) or 'no role'}")
-
-
-@user_app.command("disable")
-def user_disable(username: Annotated[str, typer.Argument()]) -> None:
-    """Disable a user (their tokens stop working; their history stays)."""
-    with open_registry() as registry:
-        registry.disable_user(username, actor=acting(registry))
-    console.print(f"disabled {username}")
-
-
-@user_app.command("list")
-def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List users and roles."""
-    with open_registry() as registry:
-        users = registry.list_users(actor=acting(registry))
-    if as_json:
-        _print_json([u.model_dump(mode="json") for u in users])
-        return
-    table = Table("user", "roles", "created", "by", "disabled")
-    for u in users:
-        table.add_row(
-            u.username,
-            ", ".join(u.roles),
-            f"{u.created_at:%Y-%m-%d}",
-            u.created_by or "-",
-            "yes" if u.disabled else "",
-        )
-    console.print(table)
-
-
-@token_app.command("create")
-def token_create(
-    user: Annotated[str | None, typer.Option(help="For another user (admin only).")] = None,
-    label: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
-    expires_days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
-) -> None:
-    """Create a token (shown once; the registry keeps only its hash)."""
-    with open_registry() as registry:
-        token = registry.create_token(
-            actor=acting(registry), username=user, label=label, expires_days=expires_days
-        )
-    err_console.print(f"token {token.id} for {token.username} follows (shown once):")
-    _print_token(token.token)
-
-
-@token_app.command("revoke")
-def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id.")]) -> None:
-    """Revoke a token."""
-    with open_registry() as registry:
-        registry.revoke_token(token_id, actor=acting(registry))
-    console.print(f"revoked token {token_id}")
 
 
 # ---------------------------------------------------------------------- versions
@@ -288,7 +133,7 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     with open_registry() as registry:
         summaries = registry.list_models(actor=acting(registry))
     if as_json:
-        _print_json([s.model_dump(mode="json") for s in summaries])
+        print_json([s.model_dump(mode="json") for s in summaries])
         return
     table = Table("model", "versions", "latest", "production", "staging", "created by")
     for s in summaries:
@@ -312,7 +157,7 @@ def versions(
     with open_registry() as registry:
         rows = registry.list_versions(name, actor=acting(registry))
     if as_json:
-        _print_json([v.model_dump(mode="json") for v in rows])
+        print_json([v.model_dump(mode="json") for v in rows])
         return
     table = Table(
         "version", "stage", "aliases", "evidence", "artifact", "registered", "by", "flags"
@@ -351,7 +196,7 @@ def show(
         data = version.model_dump(mode="json")
         data["history"] = [h.model_dump(mode="json") for h in history]
         data["reference_profile"] = reference
-        _print_json(data)
+        print_json(data)
         return
     git = version.lineage.get("git") or {}
     console.print(
@@ -518,7 +363,7 @@ def requests(
             actor=acting(registry), status=None if all_ else "pending", model=model
         )
     if as_json:
-        _print_json([r.model_dump(mode="json") for r in rows])
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     if not rows:
         console.print("no requests wait" if not all_ else "no requests")

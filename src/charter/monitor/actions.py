@@ -33,11 +33,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from charter.errors import PolicyError
 from charter.evidence import Verdict
 from charter.policy.loader import environment_references, expand_environment
-from charter.registry.promotion import NEEDS_REVIEW
+from charter.policy.schema import NEEDS_REVIEW
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -249,8 +250,6 @@ def post_webhook(url: str, message: dict[str, Any]) -> ActionOutcome:
 
 def _redact(url: str) -> str:
     """Scheme, host and port of the URL: no credentials, path or query (secrets for Slack)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     try:
         host = parts.hostname or ""
@@ -341,11 +340,17 @@ def update_prometheus(
     return ActionOutcome("prometheus", True, f"gauges {where}")
 
 
-def serve_prometheus(port: int, registry: CollectorRegistry) -> None:
-    """Serve ``registry`` on ``http://0.0.0.0:port/metrics`` from a daemon thread."""
-    from prometheus_client import start_http_server
+def serve_prometheus(port: int, registry: CollectorRegistry | None = None) -> CollectorRegistry:
+    """Serve ``registry`` (default: a new one) on ``http://0.0.0.0:port/metrics``.
 
-    start_http_server(port, registry=registry)
+    The server runs in a daemon thread; the registry served is returned, for
+    :func:`update_prometheus` to set the gauges in.
+    """
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    served = registry if registry is not None else CollectorRegistry()
+    start_http_server(port, registry=served)
+    return served
 
 
 # -- command ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import narwhals as nw
 import numpy as np
 
 from charter.errors import DataError
+from charter.monitor.windows import as_utc
 
 PARQUET = (".parquet", ".pq")
 CSV = (".csv", ".tsv")
@@ -72,12 +73,25 @@ def scan_lazy(path: str | Path, *, connection: Any = None) -> nw.LazyFrame[Any]:
         if files[0].suffix.lower() in PARQUET:
             relation = con.read_parquet(names, union_by_name=True)
         else:
-            relation = con.read_csv(names, union_by_name=True)  # type: ignore[arg-type]
+            relation = con.read_csv(names, union_by_name=True)
     except Exception as exc:  # duckdb raises its own error types
         raise DataError(
             f"cannot read the log at {path}: {exc}", hint="check that the files are valid"
         ) from exc
     return nw.from_native(relation)
+
+
+def count_rows(path: str | Path) -> int | None:
+    """Rows of a Parquet log from the files' metadata (``None`` for CSV or when unreadable)."""
+    try:
+        import pyarrow.dataset as ds
+
+        files = log_files(path)
+        if files[0].suffix.lower() not in PARQUET:
+            return None
+        return int(ds.dataset([str(f) for f in files], format="parquet").count_rows())
+    except Exception:
+        return None
 
 
 def log_columns(path: str | Path) -> list[str]:
@@ -204,8 +218,6 @@ def _row_groups_in_range(
 
 def _as_utc_value(value: Any, arrow_type: Any) -> datetime | None:
     import pyarrow as pa
-
-    from charter.monitor.windows import as_utc
 
     if isinstance(value, datetime):
         return as_utc(value)

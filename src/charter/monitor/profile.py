@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from charter.errors import DataError
+from charter.monitor.logs import scan_lazy
 from charter.stats.profile import (
     DEFAULT_BINS,
     MAX_ATOMS,
@@ -38,8 +39,6 @@ def profile_file(
     The file is scanned by DuckDB; only aggregates come back, so the file may be larger than
     memory.
     """
-    from charter.monitor.logs import scan_lazy
-
     relation = scan_lazy(path)
     return build_profile(relation, columns=columns, bins=bins, max_atoms=max_atoms, kinds=kinds)
 

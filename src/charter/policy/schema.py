@@ -21,6 +21,9 @@ from charter.evidence import Severity, Threshold
 
 SECTIONS = ("data", "privacy", "performance", "fairness", "explainability", "monitoring")
 STAGES = ("staging", "production")
+#: The flag monitoring raises on a violation (``monitoring.mark_needs_review``); while open it
+#: blocks promotion to production.
+NEEDS_REVIEW = "needs-review"
 
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 

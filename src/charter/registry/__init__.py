@@ -5,8 +5,8 @@ trail. Open it with :meth:`Registry.open` (or create one with :meth:`Registry.in
 get an :class:`Actor` from a token with :meth:`Registry.authenticate`, and call its methods;
 the CLI (``charter register``, ``charter promote``, ...) and the HTTP service do exactly that.
 
-Names are imported on first use, so the table definitions can be imported (by the audit
-trail) without the service layer.
+Names are imported on first use, so a leaf module (records, roles, tables) can be imported
+without loading the service layer.
 """
 
 from __future__ import annotations

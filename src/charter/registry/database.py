@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from charter.errors import CharterError
+from charter.errors import CharterError, NotFoundError
 
 DATABASE_ENV = "CHARTER_DATABASE_URL"
 HOME_ENV = "CHARTER_HOME"
@@ -153,3 +153,50 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), revision)
+
+
+def default_artifact_store(engine: Engine) -> str:
+    """Where artifacts go when nothing says: beside the SQLite file, else under CHARTER_HOME."""
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return str(Path(engine.url.database).resolve().parent / "artifacts")
+    return str(charter_home().resolve() / "artifacts")
+
+
+def require_sqlite_file(url: str) -> None:
+    """Refuse to open (and so create) a SQLite file that does not exist yet."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return
+    path = parsed.database
+    is_file = parsed.get_backend_name() == "sqlite" and path and path != ":memory:"
+    if is_file and not Path(str(path)).exists():
+        raise NotFoundError(
+            f"no Charter registry at {parsed.database}",
+            hint="run `charter init` to create one, or set CHARTER_HOME / CHARTER_DATABASE_URL "
+            "to where it lives",
+        )
+
+
+def open_engine(url: str | None = None, *, home: str | Path | None = None) -> Engine:
+    """The engine of an existing registry, migrated to the current schema.
+
+    Raises
+    ------
+    NotFoundError
+        There is no registry at the URL (run ``charter init``).
+    """
+    resolved = database_url(url, home=home)
+    require_sqlite_file(resolved)
+    engine = create_registry_engine(resolved)
+    revision = current_revision(engine)
+    if revision is None:
+        engine.dispose()
+        raise NotFoundError(
+            f"no Charter registry at {describe_url(resolved)}",
+            hint="run `charter init` to create one, or set CHARTER_HOME / "
+            "CHARTER_DATABASE_URL to where it lives",
+        )
+    if revision != SCHEMA_REVISION:
+        upgrade(engine)
+    return engine

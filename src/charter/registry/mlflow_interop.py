@@ -150,7 +150,7 @@ def log_evidence_to_mlflow(
     name: str,
     ref: str | int,
     *,
-    actor: Actor | None = None,
+    actor: Actor,
     run_id: str | None = None,
 ) -> str:
     """Send a version's evidence to an MLflow run: the bundle, its metrics, its status.
@@ -174,7 +174,8 @@ def log_evidence_to_mlflow(
     if not target:
         raise CharterError(
             f"{version.ref} did not come from MLflow, so there is no run to write to",
-            hint="pass --run-id with the MLflow run that trained this model",
+            hint="give the MLflow run that trained this model",
+            field="run_id",
         )
     from mlflow.entities import Metric, RunTag
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from charter.evidence import Evidence, Severity, Verdict
+from charter.policy.schema import NEEDS_REVIEW as NEEDS_REVIEW  # re-exported: the service uses it
 from charter.policy.schema import Policy, RiskTier
 
 #: Stages a version can be promoted to; ``archived`` is reached by archiving or superseding.
 PROMOTABLE_STAGES = ("staging", "production")
 STAGES = ("staging", "production", "archived")
-#: The flag monitoring raises on a violation; while open it blocks promotion to production.
-NEEDS_REVIEW = "needs-review"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ them as JSON (``model_dump(mode="json")``), cards and compliance reports are bui
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,10 +19,27 @@ class _Record(BaseModel):
 
 
 class Actor(_Record):
-    """Who is acting: a user (resolved from a token) and the roles they hold."""
+    """Who is acting: a user (resolved from a token) and the roles they hold.
+
+    Or a part of Charter itself reading on its own account: :meth:`system` (the card builder
+    verifying the audit trail it cites, a monitoring run without a token). A system actor may
+    only read (:data:`~charter.registry.roles.SYSTEM_PERMISSIONS`); its name, ``system:...``,
+    cannot be a user's, and it is what an audit entry records when one is refused.
+    """
 
     username: str
     roles: frozenset[Role] = frozenset()
+    kind: Literal["user", "system"] = "user"
+
+    @classmethod
+    def system(cls, purpose: str) -> Actor:
+        """A system actor for an in-process caller that Charter trusts, e.g. ``"cards"``."""
+        return cls(username=f"system:{purpose}", kind="system")
+
+    @property
+    def is_system(self) -> bool:
+        """Whether this is a system actor rather than a user."""
+        return self.kind == "system"
 
     def holds(self, role: Role | str) -> bool:
         """Whether the actor holds ``role``."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+from charter.errors import CharterError, did_you_mean
+
 
 class Role(StrEnum):
     """What a user is allowed to do, by the part they play."""
@@ -31,6 +33,11 @@ class Role(StrEnum):
     """Service account of an application: asks the served model for predictions, nothing else."""
     LABELER = "labeler"
     """Posts the true outcomes (labels) of served predictions, nothing else."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Role:
+        """``Role("nope")`` raises a :class:`~charter.errors.CharterError`, not a ValueError."""
+        raise unknown_role(str(value))
 
 
 class Action(StrEnum):
@@ -103,6 +110,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 }
 
 
+#: What a system actor (:meth:`charter.registry.Actor.system`) may do: read, nothing else.
+SYSTEM_PERMISSIONS: frozenset[Action] = frozenset({Action.VERSION_READ, Action.AUDIT_READ})
+
+
 def permitted(roles: Iterable[Role | str], action: Action) -> bool:
     """Whether a holder of ``roles`` may perform ``action``."""
     allowed = PERMISSIONS[action]
@@ -131,13 +142,15 @@ def role_to_grant(action: Action) -> str:
 
 def parse_role(value: str) -> Role:
     """The :class:`Role` named ``value``, or a :class:`~charter.errors.CharterError`."""
-    from charter.errors import CharterError, did_you_mean
+    return Role(value)
 
-    try:
-        return Role(value)
-    except ValueError:
-        guess = did_you_mean(value, [r.value for r in Role])
-        raise CharterError(
-            f"unknown role '{value}'",
-            hint=(guess + "; " if guess else "") + "roles: " + ", ".join(r.value for r in Role),
-        ) from None
+
+def unknown_role(value: str) -> CharterError:
+    """The error for a role name that is not one of :class:`Role`."""
+    names = [r.value for r in Role]
+    guess = did_you_mean(value, names)
+    return CharterError(
+        f"unknown role '{value}'",
+        hint=(guess + "; " if guess else "") + "roles: " + ", ".join(names),
+        field="role",
+    )

@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from charter.errors import CharterError, ConflictError
 from charter.registry import tables
+from charter.registry.lookup import model_row
 from charter.registry.records import Actor, _Record
 from charter.registry.roles import Action, permitted
-from charter.registry.service import Registry, _model
+from charter.registry.service import Registry
 
 
 class Suspension(_Record):
@@ -45,14 +46,14 @@ def authorize(registry: Registry, actor: Actor, action: Action, name: str) -> No
     The actor's roles come from its token; a holder of the roles is let through without a
     query (the serving hot path), a refusal is checked against the database and audited.
     """
-    if permitted(actor.roles, action):
+    if not actor.is_system and permitted(actor.roles, action):
         return
-    registry._require(actor, action, f"model:{name}", model=name)
+    registry.store.require(actor, action, f"model:{name}", model=name)
 
 
 def suspension(registry: Registry, name: str) -> Suspension | None:
     """The active suspension of ``name``'s serving, or ``None`` (trusted in-process read)."""
-    with registry._read() as session:
+    with registry.store.read() as session:
         row = session.scalar(
             select(tables.ServingSuspension)
             .join(tables.RegisteredModel)
@@ -67,7 +68,7 @@ def suspension(registry: Registry, name: str) -> Suspension | None:
 
 def suspended_models(registry: Registry) -> dict[str, Suspension]:
     """Every model whose serving is suspended now, by name (trusted in-process read)."""
-    with registry._read() as session:
+    with registry.store.read() as session:
         rows = session.execute(
             select(tables.ServingSuspension, tables.RegisteredModel.name)
             .join(tables.RegisteredModel)
@@ -90,8 +91,8 @@ def suspend(registry: Registry, name: str, reason: str, *, actor: Actor) -> Susp
         raise CharterError(
             "suspending serving needs a reason", hint='pass --reason "why it must stop"'
         )
-    with registry._write(actor, Action.SERVING_SUSPEND, f"model:{name}", model=name) as tx:
-        model = _model(tx.session, name)
+    with registry.store.write(actor, Action.SERVING_SUSPEND, f"model:{name}", model=name) as tx:
+        model = model_row(tx.session, name)
         open_row = tx.session.scalar(
             select(tables.ServingSuspension).where(
                 tables.ServingSuspension.model_id == model.id,
@@ -121,8 +122,8 @@ def resume(registry: Registry, name: str, *, actor: Actor, reason: str | None = 
     ConflictError
         Serving is not suspended.
     """
-    with registry._write(actor, Action.SERVING_SUSPEND, f"model:{name}", model=name) as tx:
-        model = _model(tx.session, name)
+    with registry.store.write(actor, Action.SERVING_SUSPEND, f"model:{name}", model=name) as tx:
+        model = model_row(tx.session, name)
         row = tx.session.scalar(
             select(tables.ServingSuspension).where(
                 tables.ServingSuspension.model_id == model.id,

@@ -19,14 +19,11 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
-    Table,
     Text,
     UniqueConstraint,
     text,
@@ -35,13 +32,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+# The audit tables live in charter.audit (which never imports the registry); they are
+# re-exported here for the callers that know them by this path.
+from charter.audit.tables import NAMING as NAMING
+from charter.audit.tables import audit_entries as audit_entries
+from charter.audit.tables import audit_head as audit_head
+from charter.audit.tables import metadata
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -73,9 +69,9 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    """Declarative base sharing one :class:`MetaData` with the audit tables."""
+    """Declarative base sharing the audit tables' :class:`MetaData`."""
 
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = metadata
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON,
@@ -281,33 +277,3 @@ class ServingSuspension(Base):
     resumed_by: Mapped[str | None] = mapped_column(String(128))
     resumed_at: Mapped[datetime | None] = mapped_column()
     resumed_reason: Mapped[str | None] = mapped_column(Text)
-
-
-# The audit trail is written and read through SQLAlchemy Core (no ORM objects in its hot
-# path). Each row holds the entry's canonical JSON ``body`` and its ``hash``; every other
-# column is GENERATED from ``body`` by the database (see the migration), so the columns used
-# to filter the log cannot disagree with what was hashed.
-audit_entries = Table(
-    "charter_audit_entries",
-    Base.metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-    Column("body", Text, nullable=False),
-    Column("hash", String(64), nullable=False),
-    Column("seq", BigInteger),
-    Column("at", String(32)),
-    Column("actor", String(128)),
-    Column("action", String(64)),
-    Column("subject", Text),
-    Column("model", String(256)),
-    Column("prev_hash", String(64)),
-)
-
-#: One row: the sequence number and hash of the last entry. Every write transaction locks it
-#: first, which serialises appends (and with them every state change) across processes.
-audit_head = Table(
-    "charter_audit_head",
-    Base.metadata,
-    Column("id", Integer, primary_key=True),
-    Column("seq", BigInteger, nullable=False),
-    Column("hash", String(64), nullable=False),
-)

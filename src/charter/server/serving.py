@@ -39,7 +39,7 @@ from charter.registry.roles import Action
 from charter.server.deps import bearer_token
 from charter.server.problems import request_id_of
 from charter.serving.labels import LabelStore
-from charter.serving.loaded import LoadedVersion, Prediction, ServedModels
+from charter.serving.loaded import SERVING_ACTOR, LoadedVersion, Prediction, ServedModels
 from charter.serving.log import InferenceLog
 from charter.serving.payload import read_payload
 from charter.serving.schema import InvalidInputError
@@ -56,6 +56,9 @@ logger = logging.getLogger("charter.server.serving")
 class ServiceSuspendedError(CharterError):
     """Serving of a model suspended by a person (HTTP 503, with their reason)."""
 
+    code = "serving_suspended"
+    title = "Serving suspended"
+    exit_code = 2
     http_status = 503
 
 
@@ -106,7 +109,7 @@ class Serving:
 
     def preload(self) -> None:
         """Load the production version of every model now, so no request waits for it."""
-        for summary in self.registry.list_models():
+        for summary in self.registry.list_models(actor=SERVING_ACTOR):
             if summary.production is None:
                 continue
             try:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from charter.errors import CharterError
+from charter.registry.records import Actor
 from charter.serving.explainers import Explainer, Outputs, build_explainer, top_contributions_rows
 from charter.serving.log import LogColumns, ServedRows, explanation_json, now
 from charter.serving.payload import Batch
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from charter.registry import Registry
 
 logger = logging.getLogger("charter.serving")
+
+#: Who reads the registry for the server: a read-only system actor (the HTTP route checked
+#: the caller's own permission to predict before asking).
+SERVING_ACTOR = Actor.system("serving")
 
 
 @dataclass(frozen=True)
@@ -146,16 +151,16 @@ class LoadedVersion:
 def load_version(registry: Registry, name: str, number: int) -> LoadedVersion:
     """Load a version through the registry's safe loader and build its explainer and schema.
 
-    The registry is read as a trusted in-process caller: the door (the HTTP route) checked the
-    caller's permission to predict before asking.
+    The registry is read by :data:`SERVING_ACTOR`, a read-only system actor: the door (the
+    HTTP route) checked the caller's permission to predict before asking.
     """
-    from charter.monitor.run import model_output_columns
+    from charter.monitor.rules import model_output_columns
     from charter.stats.profile import DataProfile
 
-    version = registry.get_version(name, number)
-    model = registry.load_model(name, number)
-    profile = registry.reference_profile(name, number)
-    policy = registry.policy(name, number)
+    version = registry.get_version(name, number, actor=SERVING_ACTOR)
+    model = registry.load_model(name, number, actor=SERVING_ACTOR)
+    profile = registry.reference_profile(name, number, actor=SERVING_ACTOR)
+    policy = registry.policy(name, number, actor=SERVING_ACTOR)
     schema = InputSchema.for_version(model, profile)
     background = background_sample(profile, schema) if profile else None
     explainer = build_explainer(
@@ -266,7 +271,7 @@ class ServedModels:
         return list(self._current.values())
 
     def _resolve(self, name: str, ref: str | int) -> LoadedVersion:
-        version = self.registry.get_version(name, ref)
+        version = self.registry.get_version(name, ref, actor=SERVING_ACTOR)
         cached = self._by_sha.get(version.artifact_sha256)
         if cached is not None and cached.name == name and cached.number == version.number:
             return cached

@@ -41,12 +41,20 @@ class InvalidInputError(DataError):
         column is missing).
     """
 
+    code = "input_invalid"
+    title = "Input does not fit the model"
     http_status = 422
 
     def __init__(self, message: str, *, field: str, row: int | None, hint: str) -> None:
-        super().__init__(message, hint=hint)
-        self.field = field
+        super().__init__(message, hint=hint, field=field)
         self.row = row
+
+    def extra(self) -> dict[str, Any]:
+        """``field`` and ``row``."""
+        out = super().extra()
+        if self.row is not None:
+            out["row"] = self.row
+        return out
 
 
 @dataclass(frozen=True)

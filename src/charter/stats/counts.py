@@ -23,232 +23,39 @@ from typing import Any
 
 import narwhals as nw
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from charter.errors import DataError
 from charter.stats.frames import (
     AnyFrame,
     ColumnLike,
-    factorize,
     is_lazy,
     require_columns,
     resolve_column,
     to_frame,
 )
+from charter.stats.groups import (
+    OVERALL,
+    GroupIndex,
+    GroupKey,
+    group_label,
+    group_order,
+    group_sort_key,
+)
+from charter.stats.labels import _label_map, _normal, binary_labels
+from charter.stats.numeric import validate_weights
 
-GroupKey = tuple[Any, ...]
-OVERALL: GroupKey = ("__overall__",)
-
-#: Above this many possible combinations, intersectional groups are compacted with np.unique
-#: instead of counted over the full product space.
-_MAX_PRODUCT_SPACE = 1 << 22
-
-
-def _sort_key(key: GroupKey) -> tuple[Any, ...]:
-    """Deterministic order of group keys across backends: numbers, then strings, then null."""
-    out: list[Any] = []
-    for value in key:
-        if value is None:
-            out.append((2, 0, ""))
-        elif isinstance(value, bool | int | float):
-            out.append((0, float(value), ""))
-        else:
-            out.append((1, 0.0, str(value)))
-    return tuple(out)
-
-
-def group_order(keys: Sequence[GroupKey]) -> list[int]:
-    """Positions of ``keys`` in Charter's deterministic group order (numbers, strings, null)."""
-    return sorted(range(len(keys)), key=lambda i: _sort_key(keys[i]))
-
-
-def group_label(names: Sequence[str], key: GroupKey) -> str:
-    """Readable label of a group, e.g. ``sex=F, age_band=<25``."""
-    if key == OVERALL:
-        return "overall"
-    return ", ".join(f"{n}={'null' if v is None else v}" for n, v in zip(names, key, strict=True))
-
-
-@dataclass(frozen=True)
-class GroupIndex:
-    """Which group each row belongs to, for eager data.
-
-    Attributes
-    ----------
-    names
-        The sensitive columns, in order (empty for the single overall group).
-    keys
-        One key per group (a tuple of plain Python values, ``None`` for null), in the order of
-        the codes.
-    codes
-        Group code of each row, ``0 <= code < len(keys)``.
-    """
-
-    names: tuple[str, ...]
-    keys: tuple[GroupKey, ...]
-    codes: np.ndarray
-
-    @property
-    def size(self) -> int:
-        """Number of groups."""
-        return len(self.keys)
-
-    def __len__(self) -> int:
-        return int(self.codes.shape[0])
-
-    @classmethod
-    def overall(cls, n_rows: int) -> GroupIndex:
-        """Every row in one group."""
-        return cls(names=(), keys=(OVERALL,), codes=np.zeros(n_rows, dtype=np.int64))
-
-    @classmethod
-    def build(
-        cls,
-        columns: Sequence[np.ndarray | Any],
-        names: Sequence[str],
-    ) -> GroupIndex:
-        """Index rows by the combination of values of one or several columns.
-
-        Groups that no row belongs to are dropped; codes are dense.
-        """
-        if not columns:
-            raise ValueError("GroupIndex.build needs at least one column; use overall()")
-        per_column = [_column_codes(col) for col in columns]
-        n_rows = {len(codes) for codes, _ in per_column}
-        if len(n_rows) != 1:
-            raise DataError(
-                "sensitive columns have different lengths "
-                + ", ".join(f"{n}={len(c)}" for n, (c, _) in zip(names, per_column, strict=True)),
-                hint="pass one value per row for every sensitive column",
-            )
-        sizes = [len(u) for _, u in per_column]
-        space = int(np.prod(sizes, dtype=np.float64))
-        combined = per_column[0][0]
-        if len(per_column) > 1:
-            combined = combined.astype(np.int64, copy=True)
-            for (codes, _), size in zip(per_column[1:], sizes[1:], strict=True):
-                combined *= size
-                combined += codes
-        if space <= max(_MAX_PRODUCT_SPACE, combined.shape[0]):
-            present = np.flatnonzero(np.bincount(combined, minlength=space))
-            if present.shape[0] == space:
-                dense = combined  # every combination occurs: codes are dense already
-            else:
-                remap = np.full(space, -1, dtype=np.int64)
-                remap[present] = np.arange(len(present))
-                dense = remap[combined]
-        else:
-            present, dense = np.unique(combined, return_inverse=True)
-        keys_list = []
-        for flat in present.tolist():
-            parts = []
-            for (_, uniques), size in zip(reversed(per_column), reversed(sizes), strict=True):
-                parts.append(uniques[flat % size])
-                flat //= size
-            keys_list.append(tuple(reversed(parts)))
-        return cls(
-            names=tuple(names), keys=tuple(keys_list), codes=dense.astype(np.int64, copy=False)
-        )
-
-
-def _column_codes(values: Any) -> tuple[np.ndarray, list[Any]]:
-    """Codes and distinct values of a sensitive column.
-
-    Dictionary-encoded Arrow data (polars ``Categorical``/``Enum``, Arrow dictionaries) keep
-    their own codes, which is free; everything else goes through :func:`factorize`. Unused
-    dictionary entries are harmless: :meth:`GroupIndex.build` drops empty groups.
-    """
-    native = values.to_native() if isinstance(values, nw.Series) else values
-    arrow = None
-    if isinstance(native, pa.DictionaryArray | pa.ChunkedArray):
-        arrow = native
-    elif type(native).__module__.startswith("polars") and str(
-        getattr(native, "dtype", "")
-    ).startswith(("Categorical", "Enum")):
-        arrow = native.to_arrow()
-    if arrow is not None and isinstance(arrow, pa.ChunkedArray):
-        arrow = arrow.combine_chunks() if arrow.num_chunks != 1 else arrow.chunk(0)
-    if not isinstance(arrow, pa.DictionaryArray):
-        return factorize(values)
-    uniques = [None if v is None else v for v in arrow.dictionary.to_pylist()]
-    if len(set(uniques)) != len(uniques) or None in uniques:
-        return factorize(values)
-    indices = arrow.indices
-    if indices.null_count:
-        indices = pc.fill_null(indices, len(uniques))
-        uniques.append(None)
-    codes = indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    return codes, uniques
-
-
-def binary_labels(values: np.ndarray, *, pos_label: Any = 1, role: str = "y_true") -> np.ndarray:
-    """Validate binary labels and return them as 0/1 ``int64``.
-
-    Parameters
-    ----------
-    values
-        Labels: bool, integers, floats or strings.
-    pos_label
-        The value that counts as positive. The other value present counts as negative.
-    role
-        Name used in error messages.
-
-    Raises
-    ------
-    DataError
-        On missing values, more than two distinct values, or a string label set that does not
-        contain ``pos_label``.
-    """
-    arr = np.asarray(values)
-    if arr.dtype == np.bool_:
-        return arr.view(np.uint8).astype(np.int64)
-    if arr.dtype.kind in "iu":
-        if arr.size and pos_label in (0, 1):
-            lo, hi = int(arr.min()), int(arr.max())
-            if lo >= 0 and hi <= 1:
-                return arr.astype(np.int64, copy=False) if pos_label == 1 else 1 - arr
-        return _binary_general(arr, pos_label, role)
-    if arr.dtype.kind == "f":
-        nan = int(np.isnan(arr).sum())
-        if nan:
-            raise DataError(
-                f"{role} has {nan} missing (NaN) values out of {arr.size}",
-                hint=f"drop the rows without {role} or fill them before running the check",
-            )
-        if arr.size and pos_label in (0, 1):
-            flo, fhi = float(arr.min()), float(arr.max())
-            if flo >= 0.0 and fhi <= 1.0 and bool(((arr == 0.0) | (arr == 1.0)).all()):
-                out = (arr == 1.0).astype(np.int64)
-                return out if pos_label == 1 else 1 - out
-        return _binary_general(arr, pos_label, role)
-    return _binary_general(arr, pos_label, role)
-
-
-def _binary_general(arr: np.ndarray, pos_label: Any, role: str) -> np.ndarray:
-    codes, uniques = factorize(arr)
-    if None in uniques:
-        missing = int((codes == uniques.index(None)).sum())
-        raise DataError(
-            f"{role} has {missing} missing values out of {arr.size}",
-            hint=f"drop the rows without {role} or fill them before running the check",
-        )
-    if len(uniques) > 2:
-        shown = ", ".join(repr(u) for u in sorted(uniques, key=str)[:6])
-        raise DataError(
-            f"{role} must be binary for this metric but has {len(uniques)} distinct values"
-            f" ({shown}{' ...' if len(uniques) > 6 else ''})",
-            hint="binarise the labels (e.g. y >= threshold), or pass pos_label and map the rest",
-        )
-    if pos_label not in uniques:
-        if len(uniques) == 2 or not all(isinstance(u, int | float) for u in uniques):
-            raise DataError(
-                f"{role} values {sorted(uniques, key=str)} do not include pos_label={pos_label!r}",
-                hint="pass pos_label= the value that means the favourable/positive outcome",
-            )
-        return np.zeros(arr.size, dtype=np.int64)
-    positive = uniques.index(pos_label)
-    return (codes == positive).astype(np.int64)
+__all__ = [
+    "OVERALL",
+    "ConfusionCounts",
+    "GroupIndex",
+    "GroupKey",
+    "binary_labels",
+    "confusion_counts",
+    "eager_group_index",
+    "group_label",
+    "group_order",
+    "sensitive_columns",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -305,7 +112,7 @@ class ConfusionCounts:
                 rows[key] = np.zeros((2, 2), dtype=np.int64)
             weighted[key][yt, yp] += w
             rows[key][yt, yp] += n
-        keys = tuple(sorted(weighted, key=_sort_key))
+        keys = tuple(sorted(weighted, key=group_sort_key))
         if not keys:
             shape = (0, 2, 2)
             return cls(tuple(names), (), np.zeros(shape), np.zeros(shape, dtype=np.int64), labelled)
@@ -347,20 +154,10 @@ class ConfusionCounts:
         if sample_weight is None:
             weighted = rows.astype(np.float64)
         else:
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.shape[0] != n:
-                raise DataError(
-                    f"sample_weight has {w.shape[0]} values for {n} rows",
-                    hint="pass one weight per row",
-                )
-            if not np.isfinite(w).all() or (w < 0).any():
-                raise DataError(
-                    "sample_weight must be finite and non-negative",
-                    hint="drop or fix rows with NaN, infinite or negative weights",
-                )
+            w = validate_weights(sample_weight, n)
             weighted = np.bincount(key, weights=w, minlength=size * 4).reshape(size, 2, 2)
         labelled = y_true is not None
-        order = sorted(range(size), key=lambda i: _sort_key(index.keys[i]))
+        order = sorted(range(size), key=lambda i: group_sort_key(index.keys[i]))
         if order != list(range(size)):
             return cls(
                 index.names,
@@ -626,21 +423,3 @@ def _confusion_counts_lazy(
         yt = true_map[row[f"__k{k}"]] if labelled else 0
         cells.append((key, yt, pred_map[row[pred_at]], w, n))
     return ConfusionCounts.from_cells(names, cells, labelled=labelled)
-
-
-def _normal(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def _label_map(values: set[Any], pos_label: Any, role: str) -> dict[Any, int]:
-    """Map the distinct label values an engine returned to 0/1, validating as the eager path."""
-    arr = np.array(sorted(values, key=lambda v: (v is None, str(v))), dtype=object)
-    if any(v is None or (isinstance(v, float) and v != v) for v in values):
-        raise DataError(
-            f"{role} has missing values",
-            hint=f"drop the rows without {role} or fill them before running the check",
-        )
-    mapped = binary_labels(arr, pos_label=pos_label, role=role)
-    return {v: int(m) for v, m in zip(arr.tolist(), mapped.tolist(), strict=True)}

@@ -33,6 +33,8 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
+from charter.stats.frames import factorize
+
 #: Values outside the grid that are remembered individually (a new value of a discrete column).
 NEW_VALUES_CAP = 20
 #: Rows counted per chunk; bounds the memory a histogram needs beyond the data.
@@ -503,8 +505,6 @@ def category_counts(values: Any, *, chunk_rows: int = CHUNK_ROWS) -> CategoryCou
     chunk_rows
         Rows encoded at a time (bounds the memory of the integer codes).
     """
-    from charter.stats.frames import factorize
-
     native = values.to_native() if isinstance(values, nw.Series) else values
     size = len(native)
     result = CategoryCounts()

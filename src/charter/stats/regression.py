@@ -29,7 +29,6 @@ from charter.stats.counts import (
     OVERALL,
     GroupIndex,
     GroupKey,
-    _normal,
     eager_group_index,
     group_label,
     group_order,
@@ -43,6 +42,8 @@ from charter.stats.frames import (
     resolve_column,
     to_frame,
 )
+from charter.stats.labels import _normal
+from charter.stats.numeric import safe_ratio, validate_weights
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,12 +108,7 @@ class RegressionMoments:
         codes = index.codes
         w = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-            if w.shape[0] != n or not np.isfinite(w).all() or (w < 0).any():
-                raise DataError(
-                    "sample_weight must have one finite, non-negative value per row",
-                    hint="drop or fix rows with NaN, infinite or negative weights",
-                )
+            w = validate_weights(sample_weight, n)
         rows = np.bincount(codes, minlength=size)
         weight = rows.astype(np.float64) if w is None else np.bincount(codes, w, minlength=size)
         wy = y if w is None else w * y
@@ -294,11 +290,11 @@ class RegressionMoments:
     # -- metrics per group ------------------------------------------------------------------
     def mae(self) -> np.ndarray:
         """Weighted mean absolute error per group (NaN for zero weight)."""
-        return _ratio(self.sae, self.weight)
+        return safe_ratio(self.sae, self.weight)
 
     def mse(self) -> np.ndarray:
         """Weighted mean squared error per group."""
-        return _ratio(self.sse, self.weight)
+        return safe_ratio(self.sse, self.weight)
 
     def rmse(self) -> np.ndarray:
         """Root of the weighted mean squared error per group."""
@@ -340,7 +336,7 @@ class RegressionMoments:
         """
         if self.s4 is None:
             return np.full(self.weight.shape, np.nan)
-        return self._mean_standard_error(_ratio(self.s4, self.weight), self.mse())
+        return self._mean_standard_error(safe_ratio(self.s4, self.weight), self.mse())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -370,12 +366,6 @@ class RegressionMoments:
 
 
 _FIELDS = ("weight", "rows", "mean", "m2", "sse", "sae", "y_min", "y_max")
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
 
 
 def regression_moments(

@@ -39,8 +39,6 @@ from charter.stats.counts import (
     OVERALL,
     GroupIndex,
     GroupKey,
-    _label_map,
-    _normal,
     binary_labels,
     eager_group_index,
     group_label,
@@ -54,6 +52,8 @@ from charter.stats.frames import (
     resolve_column,
     to_frame,
 )
+from charter.stats.labels import _label_map, _normal
+from charter.stats.numeric import validate_weights
 
 #: Probabilities are clipped to [EPS, 1 - EPS] for the log loss, as in scikit-learn.
 EPS = float(np.finfo(np.float64).eps)
@@ -105,7 +105,7 @@ class ScoreCounts:
                 f" {s.shape[0]} of scores",
                 hint="pass one label, one score and one group value per row",
             )
-        w = None if sample_weight is None else _weights(sample_weight, n)
+        w = None if sample_weight is None else validate_weights(sample_weight, n)
         # Relabel groups in Charter's order so entries come out sorted by (group, score).
         order = group_order(index.keys)
         rank = np.empty(len(order), dtype=np.int64)
@@ -393,20 +393,6 @@ def _finite_scores(values: Any) -> np.ndarray:
             hint="drop or fill the rows without a finite score",
         )
     return s
-
-
-def _weights(values: Any, n: int) -> np.ndarray:
-    w = np.asarray(values, dtype=np.float64).reshape(-1)
-    if w.shape[0] != n:
-        raise DataError(
-            f"sample_weight has {w.shape[0]} values for {n} rows", hint="pass one weight per row"
-        )
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise DataError(
-            "sample_weight must be finite and non-negative",
-            hint="drop or fix rows with NaN, infinite or negative weights",
-        )
-    return w
 
 
 def score_counts(

@@ -1,0 +1,74 @@
+"""What every command shares: the consoles, JSON output, and the registry session.
+
+Command modules import this module and never each other. :func:`open_registry` opens the
+registry named by ``CHARTER_HOME`` / ``CHARTER_DATABASE_URL``; :func:`acting` is the user of
+``CHARTER_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+
+from charter.errors import CharterError
+
+if TYPE_CHECKING:
+    from charter.registry import Actor, Registry
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+#: The command-line option of each field the library names in its errors (when not ``--field``).
+OPTIONS = {
+    "roles": "--role",
+    "role": "--role",
+    "trusted_types": "--trust-type",
+    "evidence": "--evidence",
+    "CHARTER_AUDIT_KEY": None,
+}
+
+
+def option_for(field: str) -> str | None:
+    """The option a user sets for ``field`` (``expires_days`` -> ``--expires-days``)."""
+    if field in OPTIONS:
+        return OPTIONS[field]
+    if not field.replace("_", "").isalnum():  # a key path such as fairness.rules[0].max
+        return None
+    return "--" + field.replace("_", "-")
+
+
+def print_error(exc: CharterError) -> None:
+    """The message and hint of ``exc`` on standard error, naming the option at fault."""
+    err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    hint = exc.hint or ""
+    option = option_for(exc.field) if exc.field else None
+    if option:
+        hint = f"{hint} (option {option})" if hint else f"check the option {option}"
+    if hint:
+        err_console.print(f"  [yellow]hint:[/] {hint}", highlight=False)
+
+
+def open_registry() -> Registry:
+    """The registry of this working directory / environment."""
+    from charter.registry import Registry  # on first use: `charter --help` stays fast
+
+    return Registry.open()
+
+
+def acting(registry: Registry) -> Actor:
+    """The user of ``$CHARTER_TOKEN``."""
+    return registry.actor_from_env()
+
+
+def print_json(value: Any) -> None:
+    """``value`` as pretty JSON on standard output."""
+    console.print_json(json.dumps(value, default=str))
+
+
+def print_token(token: str) -> None:
+    """The token alone on standard output, so scripts can capture it."""
+    typer.echo(token)

@@ -81,7 +81,9 @@ def test_monitor_reads_the_served_log_with_labels_posted_through_the_api(
         assert posted.status_code == 201 and posted.json()["stored"] == labelled.sum()
     log = tmp_path / "home" / "log" / "scorer"
     policy = served.registry.policy("scorer", 1, actor=served["otto"])
-    reference = DataProfile.from_dict(served.registry.reference_profile("scorer", 1, actor=served["otto"]) or {})
+    reference = DataProfile.from_dict(
+        served.registry.reference_profile("scorer", 1, actor=served["otto"]) or {}
+    )
     from_log = monitor("scorer", str(log), policy=policy, reference=reference, version="1")
 
     # the same rows written by hand: inputs, the model's outputs, labels where posted

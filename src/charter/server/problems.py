@@ -69,7 +69,9 @@ def error_fields(exc: CharterError) -> dict[str, Any]:
     to_problem = getattr(exc, "to_problem", None)
     if callable(to_problem):
         body = dict(to_problem())
-        return {k: v for k, v in body.items() if k not in {"type", "title", "status", "detail"}}
+        # code and hint are passed on their own: not twice
+        skip = {"type", "title", "status", "detail", "code", "hint", "instance"}
+        return {k: v for k, v in body.items() if k not in skip}
     return {
         key: value
         for key, value in vars(exc).items()

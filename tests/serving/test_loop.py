@@ -170,3 +170,35 @@ def test_hot_swap_while_a_client_sends_requests(
     assert last_v1 <= first_v2
     assert (logged.groupby("version")["sha256"].nunique() == 1).all()
     assert datetime.now(UTC) >= first_v2
+
+
+def test_the_server_monitors_its_log_on_the_policy_schedule(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHARTER_MONITOR_TOKEN", served.tokens["mo"])
+    train = tabular(seed=41, categorical=False)
+    names = inputs_of(train)
+    model = lgb.LGBMClassifier(n_estimators=10, verbose=-1).fit(train[names], train["label"])
+    every_two_seconds = {**MONITORING, "schedule": "* * * * * */2"}
+    served.publish(model, train, monitoring=every_two_seconds, sensitive=["sex"])
+    with running(served, tmp_path / "home") as api:
+        watching = api.serving.watching
+        assert watching is not None and watching.record
+        deadline = time.monotonic() + 20
+        i = 0
+        while not watching.runs and time.monotonic() < deadline:
+            chunk = train[[*names, "sex"]].iloc[i : i + 5]
+            api.post(
+                "/api/v1/models/scorer/predict", "ivy", json={"dataframe_records": records(chunk)}
+            )
+            i += 5
+            time.sleep(0.2)
+        assert watching.runs, "no scheduled run within 20 s"
+        name, number, passed = watching.runs[0]
+        assert (name, number) == ("scorer", 1)
+        text = api.get("/metrics").text
+        assert f'charter_monitoring_verdict{{model="scorer",version="1"}} {float(passed)}' in text
+    recorded = served.registry.monitoring_evidence("scorer", 1, actor=served["otto"])
+    assert len(recorded) >= 1
+    reports = list((tmp_path / "home" / "monitoring" / "scorer" / "1").glob("*/evidence.json"))
+    assert reports

@@ -43,7 +43,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry = Registry.open(config.database_url, artifact_store=config.artifact_store)
         app.state.registry = registry
-        serving.start(app, registry, str(config.inference_log))
+        serving.start(app, registry, str(config.inference_log), config.home)
         try:
             yield
         finally:

@@ -25,7 +25,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -43,6 +45,7 @@ from charter.serving.loaded import SERVING_ACTOR, LoadedVersion, Prediction, Ser
 from charter.serving.log import InferenceLog
 from charter.serving.payload import read_payload
 from charter.serving.schema import InvalidInputError
+from charter.serving.watch import MONITOR_TOKEN_ENV, ScheduledMonitoring
 
 SERVE_MODEL_ENV = "CHARTER_SERVE_MODEL"
 #: Rows above which a request is computed off the event loop.
@@ -84,7 +87,14 @@ class _TokenCache:
 class Serving:
     """What the serving routes share in one application: versions, log, labels, metrics."""
 
-    def __init__(self, registry: Registry, log_root: str, *, refresh_interval: float = 1.0):
+    def __init__(
+        self,
+        registry: Registry,
+        log_root: str,
+        *,
+        home: Path | None = None,
+        refresh_interval: float = 1.0,
+    ):
         from charter.serving.metrics import ServingMetrics
 
         self.registry = registry
@@ -97,12 +107,15 @@ class Serving:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.refresh_interval = refresh_interval
+        self.home = home
+        self.watching: ScheduledMonitoring | None = None
 
     def start(self) -> None:
         """Load every production version, start the log writer and the refreshes."""
         self.preload()
         self.log.start()
         self.models.start()
+        self._watch()
         self._refresh_suspensions()
         self._thread = threading.Thread(target=self._run, name="charter-suspensions", daemon=True)
         self._thread.start()
@@ -117,8 +130,39 @@ class Serving:
             except CharterError as exc:  # served on first request, or refused then
                 logger.warning("cannot preload %s: %s", summary.name, exc)
 
+    def _watch(self) -> None:
+        """Monitor, on its policy's schedule, every production version that has one."""
+        scheduled = [v for v in self.models.loaded() if v.schedule]
+        if not scheduled:
+            return
+        if "://" in self.log.root or self.home is None:
+            logger.warning("scheduled monitoring needs a local inference log; not started")
+            return
+        token = os.environ.get(MONITOR_TOKEN_ENV)
+        actor = self.registry.authenticate(token) if token else SERVING_ACTOR
+        self.watching = ScheduledMonitoring(
+            self.registry,
+            self.log.root,
+            self.home / "monitoring",
+            actor=actor,
+            record=token is not None,
+            flush=self.log.flush,
+            on_result=lambda name, number, passed: self.metrics.monitored(
+                name, number, passed, time.time()
+            ),
+        )
+        for loaded in scheduled:
+            assert loaded.schedule is not None
+            self.watching.watch(loaded.name, loaded.schedule, self._production_of(loaded.name))
+
+    def _production_of(self, name: str) -> Callable[[], int]:
+        """The number of the version answering for ``name`` when called."""
+        return lambda: self.models.get(name, "production").number
+
     def stop(self) -> None:
-        """Stop refreshing and write every buffered log record."""
+        """Stop refreshing and monitoring, and write every buffered log record."""
+        if self.watching is not None:
+            self.watching.stop()
         self._stop.set()
         self.models.stop()
         self.log.stop()
@@ -149,10 +193,10 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
 
 
-def start(app: FastAPI, registry: Registry, log_root: str) -> Serving:
+def start(app: FastAPI, registry: Registry, log_root: str, home: Path | None = None) -> Serving:
     """Create and start the serving state of ``app``."""
     interval = float(os.environ.get("CHARTER_SERVE_REFRESH", "1.0"))
-    state = Serving(registry, log_root, refresh_interval=interval)
+    state = Serving(registry, log_root, home=home, refresh_interval=interval)
     state.start()
     app.state.serving = state
     return state

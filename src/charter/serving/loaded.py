@@ -106,6 +106,8 @@ class LoadedVersion:
     explainer: Explainer
     log_columns: LogColumns = field(default_factory=LogColumns)
     target: str = "label"
+    schedule: str | None = None
+    """The policy's ``monitoring.schedule`` (cron), if the server should monitor the version."""
 
     def predict(self, batch: Batch, *, explain: bool = True, top: int | None = None) -> Prediction:
         """Validate, predict and (when asked) explain the rows of one request.
@@ -186,6 +188,7 @@ def load_version(registry: Registry, name: str, number: int) -> LoadedVersion:
         explainer=explainer,
         log_columns=columns,
         target=policy.data.target or "label",
+        schedule=policy.monitoring.schedule,
     )
 
 

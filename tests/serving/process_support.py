@@ -36,7 +36,14 @@ class ServerProcess:
         home.mkdir(parents=True, exist_ok=True)
         self.handle = open(self.output, "w")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [charter, "serve", "--port", str(self.port), "--log-level", os.environ.get("CHARTER_TEST_LOG_LEVEL", "warning")],
+            [
+                charter,
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                os.environ.get("CHARTER_TEST_LOG_LEVEL", "warning"),
+            ],
             env=environment,
             stdout=self.handle,
             stderr=subprocess.STDOUT,

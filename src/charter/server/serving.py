@@ -40,6 +40,7 @@ from charter.registry import serving as registry_serving
 from charter.registry.roles import Action
 from charter.server.deps import bearer_token
 from charter.server.problems import request_id_of
+from charter.serving.events import CLOUDEVENTS_URL_ENV, CloudEventsSink
 from charter.serving.labels import LabelStore
 from charter.serving.loaded import SERVING_ACTOR, LoadedVersion, Prediction, ServedModels
 from charter.serving.log import InferenceLog
@@ -99,7 +100,9 @@ class Serving:
 
         self.registry = registry
         self.models = ServedModels(registry, refresh_interval=refresh_interval)
-        self.log = InferenceLog(log_root)
+        events_url = os.environ.get(CLOUDEVENTS_URL_ENV)
+        self.events = CloudEventsSink(events_url) if events_url else None
+        self.log = InferenceLog(log_root, sink=self.events)
         self.labels = LabelStore(log_root)
         self.tokens = _TokenCache(registry)
         self.metrics = ServingMetrics(self)
@@ -166,6 +169,8 @@ class Serving:
         self._stop.set()
         self.models.stop()
         self.log.stop()
+        if self.events is not None:
+            self.events.close()
 
     def _refresh_suspensions(self) -> None:
         self.suspended = registry_serving.suspended_models(self.registry)

@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -113,6 +113,8 @@ class InferenceLog:
         Buffered rows that trigger a write at once.
     max_buffer_rows
         Most rows kept while writes fail; beyond, the oldest are dropped and counted.
+    sink
+        Called with each written batch of requests (the optional CloudEvents sink).
     """
 
     def __init__(
@@ -122,6 +124,7 @@ class InferenceLog:
         flush_interval: float = FLUSH_INTERVAL,
         flush_rows: int = FLUSH_ROWS,
         max_buffer_rows: int = MAX_BUFFER_ROWS,
+        sink: Callable[[list[ServedRows]], None] | None = None,
     ) -> None:
         import fsspec.core
 
@@ -133,6 +136,7 @@ class InferenceLog:
         self.flush_interval = flush_interval
         self.flush_rows = flush_rows
         self.max_buffer_rows = max_buffer_rows
+        self.sink = sink
         self.writer_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stats = LogStats()
         self._pending: deque[ServedRows] = deque()
@@ -227,6 +231,8 @@ class InferenceLog:
             with self._lock:
                 self.stats.buffered -= written
                 self.stats.written += written
+            if self.sink is not None:
+                self.sink(batch)  # after the write: the Parquet log is the record
             return written
 
     def _run(self) -> None:

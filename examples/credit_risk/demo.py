@@ -16,6 +16,9 @@ story is told in chapters, one function each, run in order by :func:`main` from
    production version flags that day, fairness degrades the same day; the webhook alert, the
    report, the evidence recorded in the registry, the version flagged ``needs-review`` and the
    audit trail show it.
+7. serving (``serving_chapter.py``): ``charter serve`` answers a shop's applications with the
+   production version, each explained and logged; the bureau posts outcomes; ``charter
+   monitor`` reads the served log with them; an approver suspends serving and another resumes.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ sys.path.insert(0, str(HERE))
 
 from dataset import FEATURES, TARGET, make_credit_data  # noqa: E402
 from registry_chapter import chapter_registry, charter_as  # noqa: E402
+from serving_chapter import chapter_serving  # noqa: E402
 
 import charter  # noqa: E402
 from charter.cli.check_cmds import print_summary  # noqa: E402
@@ -362,6 +366,7 @@ CHAPTERS: list[Callable[[Demo], None]] = [
     chapter_mitigate,
     chapter_registry,
     chapter_monitor,
+    chapter_serving,
 ]
 
 

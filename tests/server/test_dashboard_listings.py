@@ -70,6 +70,13 @@ def test_pages_of_versions_requests_and_decisions_match_the_full_lists(promoted:
     for number in (1, 2, 3):
         mine = registry.version_requests(MODEL_NAME, number, actor=otto)
         assert mine == [r for r in every if r.version == number]
+    overview = registry.pending_overview(actor=otto)
+    assert [r for r, _ in overview] == registry.list_requests(actor=otto)
+    for request, row in overview:
+        version = registry.get_version(MODEL_NAME, request.version, actor=otto)
+        assert row.number == version.number and row.open_flags == version.open_flags
+        assert row.evidence_digest == (version.evidence.digest if version.evidence else None)
+        assert row.policy_sha256 == version.policy_sha256
     decided = registry.recent_decisions(actor=otto, limit=5)
     assert [r.id for r in decided] == [r.id for r in reversed(every) if r.status != "pending"]
 

@@ -13,6 +13,7 @@ first; these functions only read.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from charter.registry import tables
-from charter.registry.records import ModelSummary, _Record
+from charter.registry.lookup import flag_info
+from charter.registry.records import FlagInfo, ModelSummary, _Record
 
 #: The largest page any listing returns.
 MAX_PAGE = 500
@@ -70,7 +72,9 @@ class VersionRow(_Record):
     created_at: datetime
     created_by: str
     evidence_status: str | None = None
-    open_flags: list[str] = Field(default_factory=list)
+    evidence_digest: str | None = None
+    policy_sha256: str = ""
+    open_flags: list[FlagInfo] = Field(default_factory=list)
 
 
 class TokenInfo(_Record):
@@ -214,10 +218,15 @@ def version_rows(
     rows = session.scalars(
         query.order_by(tables.Version.number.desc()).limit(page_size(limit))
     ).all()
+    return summarise_versions(session, rows)
+
+
+def summarise_versions(session: Session, rows: Sequence[tables.Version]) -> list[VersionRow]:
+    """Listing rows of ``rows`` (in their order): three batched reads, not three per version."""
     ids = [r.id for r in rows]
     aliases: dict[int, list[str]] = defaultdict(list)
-    flags: dict[int, list[str]] = defaultdict(list)
-    statuses: dict[int, str] = {}
+    flags: dict[int, list[FlagInfo]] = defaultdict(list)
+    evidence: dict[int, tuple[str, str]] = {}
     if ids:
         for version_id, alias in session.execute(
             select(tables.Alias.version_id, tables.Alias.alias).where(
@@ -225,22 +234,25 @@ def version_rows(
             )
         ):
             aliases[version_id].append(alias)
-        for version_id, flag in session.execute(
-            select(tables.Flag.version_id, tables.Flag.flag).where(
-                tables.Flag.version_id.in_(ids), tables.Flag.resolved_at.is_(None)
-            )
+        for flag in session.scalars(
+            select(tables.Flag)
+            .where(tables.Flag.version_id.in_(ids), tables.Flag.resolved_at.is_(None))
+            .order_by(tables.Flag.id)
         ):
-            flags[version_id].append(flag)
+            flags[flag.version_id].append(flag_info(flag))
         evidence_ids = [r.evidence_id for r in rows if r.evidence_id]
         if evidence_ids:
-            by_id = dict(
-                session.execute(
-                    select(tables.EvidenceRecord.id, tables.EvidenceRecord.status).where(
-                        tables.EvidenceRecord.id.in_(evidence_ids)
-                    )
-                ).all()
-            )
-            statuses = {r.id: by_id[r.evidence_id] for r in rows if r.evidence_id in by_id}
+            by_id = {
+                record_id: (status, digest)
+                for record_id, status, digest in session.execute(
+                    select(
+                        tables.EvidenceRecord.id,
+                        tables.EvidenceRecord.status,
+                        tables.EvidenceRecord.digest,
+                    ).where(tables.EvidenceRecord.id.in_(evidence_ids))
+                )
+            }
+            evidence = {r.id: by_id[r.evidence_id] for r in rows if r.evidence_id in by_id}
     return [
         VersionRow(
             number=r.number,
@@ -248,8 +260,10 @@ def version_rows(
             aliases=sorted(aliases[r.id]),
             created_at=r.created_at,
             created_by=r.created_by,
-            evidence_status=statuses.get(r.id),
-            open_flags=sorted(flags[r.id]),
+            evidence_status=evidence[r.id][0] if r.id in evidence else None,
+            evidence_digest=evidence[r.id][1] if r.id in evidence else None,
+            policy_sha256=r.policy_sha256,
+            open_flags=flags[r.id],
         )
         for r in rows
     ]

@@ -353,6 +353,24 @@ class Queries:
             ).all()
             return [request_record(session, r, v, n) for r, v, n in rows]
 
+    def pending_overview(self, *, actor: Actor) -> list[tuple[RequestInfo, VersionRow]]:
+        """Every pending request, oldest first, with a listing row of its version.
+
+        The versions' aliases, open flags and evidence are read in three batched reads.
+        """
+        self._allow(actor, "requests")
+        with self.store.read() as session:
+            rows = session.execute(
+                _requests()
+                .where(tables.PromotionRequest.status == "pending")
+                .order_by(tables.PromotionRequest.id)
+            ).all()
+            versions = listings.summarise_versions(session, [v for _, v, _ in rows])
+            return [
+                (request_record(session, r, v, n), row)
+                for (r, v, n), row in zip(rows, versions, strict=True)
+            ]
+
     def version_requests(self, name: str, ref: str | int, *, actor: Actor) -> list[RequestInfo]:
         """Every promotion request of one version, whatever its status, oldest first."""
         self._allow(actor, f"model:{name}/{ref}", name)

@@ -381,6 +381,10 @@ class Registry:
         """The requests decided last, newest first."""
         return self.queries.recent_decisions(actor=actor, limit=limit)
 
+    def pending_overview(self, *, actor: Actor) -> list[tuple[RequestInfo, VersionRow]]:
+        """Every pending request, oldest first, with a listing row of its version."""
+        return self.queries.pending_overview(actor=actor)
+
     def version_requests(self, name: str, ref: str | int, *, actor: Actor) -> list[RequestInfo]:
         """Every promotion request of one version, oldest first."""
         return self.queries.version_requests(name, ref, actor=actor)

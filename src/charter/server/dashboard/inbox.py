@@ -60,40 +60,60 @@ class _Bundles:
         self.evidence: dict[str, Evidence] = {}
 
 
-def inbox_item(
-    registry: Registry, request: RequestInfo, actor: Actor, bundles: _Bundles | None = None
-) -> InboxItem:
-    """Gather what an approver needs to judge ``request``."""
-    seen = bundles or _Bundles()
-    version = registry.get_version(request.model, request.version, actor=actor)
-    gate: GateOutcome | None = None
-    gate_error: str | None = None
+def _gate(
+    registry: Registry,
+    request: RequestInfo,
+    actor: Actor,
+    keys: tuple[str, str],
+    bundles: _Bundles,
+) -> tuple[GateOutcome | None, str | None]:
+    """The gate's outcome for the request's stage, reading each policy and bundle once."""
+    policy_key, evidence_key = keys
     try:
-        policy = seen.policies.get(version.policy_sha256)
+        policy = bundles.policies.get(policy_key)
         if policy is None:
             policy = registry.policy(request.model, request.version, actor=actor)
-            seen.policies[version.policy_sha256] = policy
-        digest = version.evidence.digest if version.evidence else ""
-        evidence = seen.evidence.get(digest)
+            bundles.policies[policy_key] = policy
+        evidence = bundles.evidence.get(evidence_key)
         if evidence is None:
             evidence = registry.evidence(request.model, request.version, actor=actor)
-            seen.evidence[digest] = evidence
-        gate = evaluate_evidence(policy, evidence, request.to_stage)
+            bundles.evidence[evidence_key] = evidence
+        return evaluate_evidence(policy, evidence, request.to_stage), None
     except CharterError as error:  # tampered policy, missing evidence: say so, do not hide it
-        gate_error = error.message
+        return None, error.message
+
+
+def inbox_item(registry: Registry, request: RequestInfo, actor: Actor) -> InboxItem:
+    """Gather what an approver needs to judge ``request`` (one request, after a decision)."""
+    version = registry.get_version(request.model, request.version, actor=actor)
+    digest = version.evidence.digest if version.evidence else ""
+    gate, error = _gate(registry, request, actor, (version.policy_sha256, digest), _Bundles())
     return InboxItem(
         request=request,
         evidence_status=version.evidence.status if version.evidence else None,
         gate=gate,
-        gate_error=gate_error,
+        gate_error=error,
         open_flags=version.open_flags,
     )
 
 
 def inbox_items(registry: Registry, actor: Actor) -> list[InboxItem]:
-    """Every pending request, oldest first."""
+    """Every pending request, oldest first (versions read in a batch, bundles once each)."""
     bundles = _Bundles()
-    return [inbox_item(registry, r, actor, bundles) for r in registry.list_requests(actor=actor)]
+    items = []
+    for request, row in registry.pending_overview(actor=actor):
+        keys = (row.policy_sha256, row.evidence_digest or "")
+        gate, error = _gate(registry, request, actor, keys, bundles)
+        items.append(
+            InboxItem(
+                request=request,
+                evidence_status=row.evidence_status,
+                gate=gate,
+                gate_error=error,
+                open_flags=row.open_flags,
+            )
+        )
+    return items
 
 
 def recent_decisions(registry: Registry, actor: Actor, limit: int = 8) -> list[RequestInfo]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect, text
 
 from charter.audit.chain import initialise_head
-from charter.registry import Registry, database
+from charter.registry import Actor, Registry, database
 
 
 def test_a_0002_registry_upgrades_to_0004(database_url: str) -> None:
@@ -66,6 +66,6 @@ def test_a_0002_registry_upgrades_to_0004(database_url: str) -> None:
     assert "charter_trusted_keys" in tables
     assert (kind, changes, floor) == ("promotion", None, None)
     assert {"verified", "signature"} <= columns
-    [request] = registry.list_requests(status=None)
+    [request] = registry.list_requests(status=None, actor=Actor.system("test"))
     assert (request.kind, request.changes, request.required_approvals) == ("promotion", [], 2)
     registry.close()

@@ -12,7 +12,6 @@ approvals alike.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -28,6 +27,7 @@ from charter.registry.lookup import (
     current_evidence,
     find_version,
     model_row,
+    request_record,
     request_rows,
     version_policy,
 )
@@ -118,8 +118,9 @@ def refuse(
     else:
         hint = resolve_hint(name, version.number) + "; and " + _EVIDENCE_HINT
     tx.raise_after_commit = GateFailedError(
-        f"promotion of {name}:{version.number} to {request.to_stage} refused: "
-        + "; ".join(problems),
+        f"promotion of {name}:{version.number} to {request.to_stage} refused"
+        f" ({len(problems)} problem{'' if len(problems) == 1 else 's'}):"
+        + "".join(f"\n  - {p}" for p in problems),
         hint=hint,
         request_id=request.id,
         problems=problems,
@@ -133,13 +134,10 @@ class Lifecycle:
     ----------
     store
         The registry's store.
-    request_info
-        Read a request back after the write (already authorised).
     """
 
-    def __init__(self, store: Store, request_info: Callable[[int], RequestInfo]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._request_info = request_info
 
     def request_promotion(
         self,
@@ -231,10 +229,10 @@ class Lifecycle:
                             **described(terms),
                         },
                     )
-                if _valid_approvals(tx.session, request, digest) >= (needed or 0):
+                if not needed or _valid_approvals(tx.session, request, digest) >= needed:
                     self._complete(tx, request, version, name, outcome)
-            request_id = request.id
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def approve(self, request_id: int, *, actor: Actor, comment: str | None = None) -> RequestInfo:
         """Approve a pending request; the last approval needed completes the promotion.
@@ -296,7 +294,8 @@ class Lifecycle:
                 )
             else:
                 self._record_approval(tx, request, version, name, policy, bundle, digest, comment)
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def _record_approval(
         self,
@@ -384,7 +383,8 @@ class Lifecycle:
                 model=name,
                 details={"request": request.id, "to": request.to_stage, "reason": reason.strip()},
             )
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def _complete(
         self,

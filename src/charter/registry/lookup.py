@@ -208,18 +208,30 @@ def open_flags(session: Session, version: tables.Version, flag: str) -> list[tab
     )
 
 
-def version_record(session: Session, row: tables.Version, name: str) -> ModelVersion:
-    """The public record of a version row."""
-    aliases = sorted(
-        session.scalars(select(tables.Alias.alias).where(tables.Alias.version_id == row.id)).all()
+def version_record(
+    session: Session, row: tables.Version, name: str, *, new: bool = False
+) -> ModelVersion:
+    """The public record of a version row (``new``: just registered, so no aliases or flags)."""
+    aliases = (
+        []
+        if new
+        else sorted(
+            session.scalars(
+                select(tables.Alias.alias).where(tables.Alias.version_id == row.id)
+            ).all()
+        )
     )
     record = session.get(tables.EvidenceRecord, row.evidence_id) if row.evidence_id else None
-    flags = [
-        flag_info(f)
-        for f in session.scalars(
-            select(tables.Flag).where(tables.Flag.version_id == row.id).order_by(tables.Flag.id)
-        )
-    ]
+    flags = (
+        []
+        if new
+        else [
+            flag_info(f)
+            for f in session.scalars(
+                select(tables.Flag).where(tables.Flag.version_id == row.id).order_by(tables.Flag.id)
+            )
+        ]
+    )
     return ModelVersion(
         model=name,
         number=row.number,

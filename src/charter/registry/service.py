@@ -46,6 +46,7 @@ from charter.registry import database
 from charter.registry.flags import Flags
 from charter.registry.identity import TOKEN_ENV, Identity, bootstrap, check_username
 from charter.registry.lifecycle import Lifecycle
+from charter.registry.listings import ProductionSpell, TokenInfo, VersionRow
 from charter.registry.queries import Queries
 from charter.registry.records import (
     Actor,
@@ -121,9 +122,9 @@ class Registry:
             )
         self.identity = Identity(self.store)
         self.queries = Queries(self.store, self.artifacts)
-        self.registration = Registration(self.store, self.artifacts, self.queries.version_info)
-        self.lifecycle = Lifecycle(self.store, self.queries.request_info)
-        self.stages = Stages(self.store, self.queries.version_info)
+        self.registration = Registration(self.store, self.artifacts)
+        self.lifecycle = Lifecycle(self.store)
+        self.stages = Stages(self.store)
         self.flags = Flags(self.store)
         self.trail = Trail(self.store)
         self.safeguards = Safeguards(self.store)
@@ -233,6 +234,10 @@ class Registry:
         """Revoke a token by its id (one's own; admins: anyone's)."""
         self.identity.revoke_token(token_id, actor=actor)
 
+    def list_tokens(self, *, actor: Actor, username: str | None = None) -> list[TokenInfo]:
+        """Tokens (prefix, label, dates), newest first: one's own, or (admins) anyone's."""
+        return self.identity.list_tokens(actor=actor, username=username)
+
     def register(
         self,
         name: str,
@@ -291,9 +296,16 @@ class Registry:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         return self.queries.get_version(name, ref, actor=actor)
 
-    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
-        """Every version of ``name``, oldest first."""
-        return self.queries.list_versions(name, actor=actor)
+    def list_versions(
+        self,
+        name: str,
+        *,
+        actor: Actor,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[ModelVersion]:
+        """Every version of ``name``, oldest first (numbers above ``after``, at most ``limit``)."""
+        return self.queries.list_versions(name, actor=actor, after=after, limit=limit)
 
     def list_models(self, *, actor: Actor) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""
@@ -344,6 +356,34 @@ class Registry:
     ) -> list[RequestInfo]:
         """Promotion requests (default: those waiting), oldest first."""
         return self.queries.list_requests(actor=actor, status=status, model=model)
+
+    def production_history(
+        self, name: str, *, actor: Actor, limit: int | None = None
+    ) -> list[ProductionSpell]:
+        """Which version was live in production from when to when, newest first."""
+        return self.queries.production_history(name, actor=actor, limit=limit)
+
+    def model_overview(self, name: str, *, actor: Actor) -> tuple[ModelSummary, int]:
+        """One model's summary and how many production spells it had."""
+        return self.queries.model_overview(name, actor=actor)
+
+    def version_page(
+        self, name: str, *, actor: Actor, before: int | None = None, limit: int = 50
+    ) -> list[VersionRow]:
+        """A page of ``name``'s versions, newest first, numbered below ``before``."""
+        return self.queries.version_page(name, actor=actor, before=before, limit=limit)
+
+    def aliases(self, name: str, *, actor: Actor) -> dict[str, int]:
+        """``name``'s aliases and the version number each points at."""
+        return self.queries.aliases(name, actor=actor)
+
+    def recent_decisions(self, *, actor: Actor, limit: int = 10) -> list[RequestInfo]:
+        """The requests decided last, newest first."""
+        return self.queries.recent_decisions(actor=actor, limit=limit)
+
+    def version_requests(self, name: str, ref: str | int, *, actor: Actor) -> list[RequestInfo]:
+        """Every promotion request of one version, oldest first."""
+        return self.queries.version_requests(name, ref, actor=actor)
 
     def request_promotion(
         self, name: str, ref: str | int, to_stage: str, *, actor: Actor, note: str | None = None
@@ -415,8 +455,17 @@ class Registry:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        descending: bool = False,
     ) -> list[AuditEntry]:
-        """Audit entries matching the filters, in sequence order (role auditor or admin)."""
+        """Audit entries matching the filters, in sequence order (role auditor or admin).
+
+        ``subject`` and ``request_id`` filter further, ``after``/``before`` bound the sequence
+        numbers (a page's keyset), ``descending`` lists newest first.
+        """
         return self.trail.audit_log(
             actor=actor,
             model=model,
@@ -425,6 +474,11 @@ class Registry:
             since=since,
             until=until,
             limit=limit,
+            subject=subject,
+            request_id=request_id,
+            after=after,
+            before=before,
+            descending=descending,
         )
 
     def stream_audit(
@@ -437,6 +491,8 @@ class Registry:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> Iterator[AuditEntry]:
         """Matching entries as an iterator read in batches (to stream an export of any size).
 
@@ -450,6 +506,8 @@ class Registry:
             since=since,
             until=until,
             limit=limit,
+            subject=subject,
+            request_id=request_id,
         )
 
     def export_audit(
@@ -463,6 +521,8 @@ class Registry:
         action: str | None = None,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> int:
         """Write matching entries as JSON lines or CSV to ``out``; returns how many."""
         return self.trail.export_audit(
@@ -474,6 +534,8 @@ class Registry:
             action=action,
             since=since,
             until=until,
+            subject=subject,
+            request_id=request_id,
         )
 
     def verify_audit(self, *, actor: Actor, on_batch: Any = None) -> ChainReport:

@@ -6,14 +6,13 @@ is recorded as a stage transition by :func:`move`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from charter.errors import ConflictError, NotFoundError
 from charter.registry import tables
-from charter.registry.lookup import find_version, model_row, version_policy
+from charter.registry.lookup import find_version, model_row, version_policy, version_record
 from charter.registry.names import check_alias, check_text
 from charter.registry.promotion import leaving_production_approvals
 from charter.registry.records import Actor, ModelVersion
@@ -29,13 +28,10 @@ class Stages:
     ----------
     store
         The registry's store.
-    version_info
-        Read a version back after the write (already authorised).
     """
 
-    def __init__(self, store: Store, version_info: Callable[[int], ModelVersion]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._version_info = version_info
 
     def archive(
         self, name: str, ref: str | int, *, actor: Actor, reason: str | None = None
@@ -57,8 +53,8 @@ class Stages:
                 model=name,
                 details={"version": version.number, "from": from_stage, "reason": reason},
             )
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name)
+        return info
 
     def set_alias(self, name: str, alias: str, ref: str | int, *, actor: Actor) -> ModelVersion:
         """Point ``alias`` at a version (moving it if it pointed elsewhere)."""
@@ -87,8 +83,8 @@ class Stages:
                 model=name,
                 details={"alias": alias, "version": version.number, "previous": previous},
             )
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name)
+        return info
 
     def remove_alias(self, name: str, alias: str, *, actor: Actor) -> None:
         """Remove an alias."""

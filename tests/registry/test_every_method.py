@@ -100,6 +100,13 @@ CASES: dict[str, Case] = {
         MODEL_NAME, 1, f / "holdout.parquet", actor=a
     ),
     "request_rollback": lambda t, a, f, c: t.registry.request_rollback(MODEL_NAME, actor=a),
+    "aliases": lambda t, a, f, c: t.registry.aliases(MODEL_NAME, actor=a),
+    "list_tokens": lambda t, a, f, c: t.registry.list_tokens(actor=a, username="eli"),
+    "model_overview": lambda t, a, f, c: t.registry.model_overview(MODEL_NAME, actor=a),
+    "production_history": lambda t, a, f, c: t.registry.production_history(MODEL_NAME, actor=a),
+    "recent_decisions": lambda t, a, f, c: t.registry.recent_decisions(actor=a),
+    "version_page": lambda t, a, f, c: t.registry.version_page(MODEL_NAME, actor=a),
+    "version_requests": lambda t, a, f, c: t.registry.version_requests(MODEL_NAME, 1, actor=a),
 }
 
 
@@ -187,6 +194,12 @@ def test_a_system_actor_reads_and_never_changes_anything(
         "verify_audit",
         "trusted_keys",
         "monitoring_allowlist",
+        "aliases",
+        "model_overview",
+        "production_history",
+        "recent_decisions",
+        "version_page",
+        "version_requests",
     }
     if name in reads:
         CASES[name](team, system, tmp_path, prepared)

@@ -266,6 +266,18 @@ class AuditChainBrokenError(IntegrityError):
     exit_code = 1
 
 
+class SignatureError(CharterError):
+    """A key or signature that cannot be used: unreadable, malformed, untrusted or not matching.
+
+    Evidence whose signature by a trusted key no longer verifies was changed after signing; a
+    checkpoint signed by no trusted key proves nothing.
+    """
+
+    code = "signature_invalid"
+    title = "Invalid or untrusted signature"
+    http_status = 422
+
+
 class ConfigurationError(CharterError):
     """Charter is set up incompletely: e.g. a keyed audit trail and no ``CHARTER_AUDIT_KEY``."""
 

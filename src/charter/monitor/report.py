@@ -368,7 +368,6 @@ def render_report(result: MonitorResult) -> str:
 
 def write_report(result: MonitorResult, path: str | Path) -> Path:
     """Write the HTML report to ``path`` and return it."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(result), encoding="utf-8")
-    return target
+    from charter.files import write_atomic
+
+    return write_atomic(Path(path), render_report(result).encode("utf-8"))

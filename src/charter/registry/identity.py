@@ -234,7 +234,8 @@ class Identity:
         action = Action.TOKEN_CREATE if target == actor.username else Action.TOKEN_MANAGE
         if expires_days is not None and not 0 < expires_days <= MAX_TOKEN_DAYS:
             raise CharterError(
-                f"expires_days must be from 1 to {MAX_TOKEN_DAYS} days, not {expires_days}",
+                f"expires_days must be a positive number of days, at most {MAX_TOKEN_DAYS}, not"
+                f" {expires_days}",
                 hint="e.g. 90, or none for a token that does not expire",
                 field="expires_days",
             )

@@ -498,6 +498,8 @@ def evidence_changed(
                 },
             )
         request.evidence_digest = digest
+        if request.kind == "demotion":  # leaving production is not judged on evidence
+            continue
         outcome = evaluate_evidence(policy, bundle, request.to_stage)
         if not outcome.passed:
             _decide(request, "refused", tx.actor, "; ".join(outcome.problems))

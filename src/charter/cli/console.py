@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from charter.errors import CharterError, NotFoundError
+from charter.errors import CharterError, NotFoundError, PermissionDeniedError
 
 if TYPE_CHECKING:
     from charter.registry import Actor, Registry
@@ -30,6 +30,8 @@ OPTIONS = {
     "trusted_types": "--trust-type",
     "evidence": "--evidence",
     "CHARTER_AUDIT_KEY": None,
+    "username": None,  # an argument, not an option
+    "flag": None,
 }
 
 
@@ -49,6 +51,8 @@ def print_error(exc: CharterError) -> None:
     option = option_for(exc.field) if exc.field else None
     if option:
         hint = f"{hint} (option {option})" if hint else f"check the option {option}"
+    if isinstance(exc, PermissionDeniedError) and exc.user and exc.role:
+        hint += f" (`charter user grant {exc.user} --role {exc.role}`)"
     if hint:
         err_console.print(f"  [yellow]hint:[/] {hint}", highlight=False)
 

@@ -32,9 +32,12 @@ from charter.policy.schema import Policy
 from charter.registry import tables
 from charter.registry.lifecycle import evidence_changed
 from charter.registry.lookup import check_name, find_version, version_record
+from charter.registry.names import check_text
 from charter.registry.records import Actor, ModelVersion
 from charter.registry.roles import Action
+from charter.registry.safeguards import signed_evidence
 from charter.registry.store import Store
+from charter.registry.verification import binding_problem
 
 
 def check_evidence(
@@ -80,12 +83,12 @@ def check_evidence(
             else "run `charter check` with the policy the version was registered with, or "
             "register a new version",
         )
-    fingerprint = bundle.inputs.get("model")
-    if fingerprint is not None and fingerprint.sha256 != artifact_sha256:
+    unbound = binding_problem(bundle, artifact_sha256, artifact)
+    if unbound is not None:
         raise CharterError(
-            f"the evidence was produced for a different model artifact "
-            f"(sha256 {fingerprint.sha256[:12]}…), not {artifact} ({artifact_sha256[:12]}…)",
-            hint="run `charter check` on this model file, or register the model that was checked"
+            unbound,
+            hint="run `charter check --model` on this model file, or register the model that"
+            " was checked"
             if registering
             else "check the registered artifact (`charter download`) and attach its evidence",
         )
@@ -189,6 +192,8 @@ class Registration:
                 registering=True,
             )
             trusted = trusted_types_of(artifact, trusted_types)
+            verified, signature = signed_evidence(self.store, evidence, bundle)
+            check_text(description, what="description")
 
             data_fingerprints: dict[str, Any] = {}
             profile: dict[str, Any] | None = None
@@ -261,6 +266,7 @@ class Registration:
             tx.session.add(version)
             tx.session.flush()
             record = evidence_record(version, bundle, body, "gate", actor, report_sha)
+            record.verified, record.signature = verified, signature
             tx.session.add(record)
             tx.session.flush()
             version.evidence_id = record.id
@@ -277,6 +283,7 @@ class Registration:
                     "policy_sha256": policy_sha,
                     "evidence_digest": record.digest,
                     "evidence_status": record.status,
+                    "evidence_verified": verified,
                     "git_commit": repository.get("commit"),
                     "git_dirty": repository.get("dirty"),
                     "data": {k: v.get("sha256") for k, v in data_fingerprints.items()},
@@ -316,6 +323,7 @@ class Registration:
         )
         subject = f"model:{name}/{ref}"
         self.store.require(actor, Action.EVIDENCE_ATTACH, subject, model=name)
+        verified, signature = signed_evidence(self.store, evidence, bundle)
         report_sha = (
             self.artifacts.put_bytes(report_path.read_bytes()).sha256 if report_path else None
         )
@@ -323,6 +331,7 @@ class Registration:
         with self.store.write(actor, Action.EVIDENCE_ATTACH, subject, model=name) as tx:
             version = find_version(tx.session, name, ref)
             record = evidence_record(version, bundle, body, "gate", actor, report_sha)
+            record.verified, record.signature = verified, signature
             tx.session.add(record)
             tx.session.flush()
             old = (

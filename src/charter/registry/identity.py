@@ -149,7 +149,8 @@ class Identity:
             if tx.session.scalar(select(tables.User).where(tables.User.username == username)):
                 raise ConflictError(
                     f"user {username} already exists",
-                    hint=f"grant roles with `charter user grant {username} --role ...`",
+                    hint=f"grant {username} more roles instead",
+                    field="username",
                 )
             user = tables.User(username=username, created_by=actor.username)
             tx.session.add(user)

@@ -44,6 +44,7 @@ from charter.evidence import (
     fingerprint_file,
     sha256_bytes,
 )
+from charter.mitigate import mitigation_record
 from charter.policy import Policy, load_policy
 from charter.policy.schema import STAGES
 from charter.stats.frames import (
@@ -167,13 +168,11 @@ def check(
         prediction_column=prediction_column or None,
         score_column=score_column or None,
     )
-    evidence = run_gate(
-        ctx,
-        inputs=inputs,
-        progress=progress,
-        extras={"models": models},
-        started=started,
-    )
+    extras: dict[str, Any] = {"models": models}
+    mitigation = mitigation_record(loaded_model)
+    if mitigation is not None:
+        extras["mitigation"] = mitigation
+    evidence = run_gate(ctx, inputs=inputs, progress=progress, extras=extras, started=started)
     if out is not None:
         from charter.report import write_outputs
 
@@ -248,6 +247,10 @@ def run_gate(
         "score_column": ctx.score_column,
         "features": list(ctx.features or []),
         "sensitive": policy.sensitive_features,
+        "protected": list(
+            dict.fromkeys([*policy.data.sensitive, *policy.privacy.protected_attributes])
+        ),
+        "id_column": policy.data.id_column,
         "rules": len(rules),
     }
     return Evidence(

@@ -122,8 +122,8 @@ def test_a_large_export_streams_in_chunks(api: Api, team: Team, tmp_path: Path) 
         actor=team["eli"],
         source_dir=tmp_path,
     )
-    for i in range(40):  # ~150 kB of entries: more than one 64 kB chunk
-        team.registry.flag_version(MODEL_NAME, 1, f"f{i}", "x" * 3900, actor=team["mo"])
+    for i in range(40):  # ~160 kB of entries: more than one 64 kB chunk
+        team.registry.flag_version(MODEL_NAME, 1, f"f{i}", "x" * 4000, actor=team["mo"])
     with api.client.stream("GET", "/api/v1/audit/export", headers=api.auth("otto")) as response:
         chunks = list(response.iter_raw())
     assert len(chunks) > 1

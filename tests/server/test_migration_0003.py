@@ -42,7 +42,7 @@ def test_a_0002_registry_upgrades_and_its_chain_still_verifies(database_url: str
         old_bodies = connection.execute(select(audit_entries.c.body, audit_entries.c.hash)).all()
     engine.dispose()
 
-    registry = Registry.open(database_url)  # applies 0003 and what follows
+    registry = Registry.open(database_url)  # applies 0003 and the later ones
     try:
         assert database.current_revision(registry.engine) == database.SCHEMA_REVISION
         with registry.engine.connect() as connection:

@@ -28,6 +28,7 @@ from charter.cli import (
     policy_cmds,
     registry_cmds,
     serve_cmds,
+    serving_cmds,
     user_cmds,
 )
 from charter.cli.console import console, err_console, print_error
@@ -44,10 +45,31 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("charter-governance")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        typer.echo(f"charter {version}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="CHARTER_DEBUG")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print Charter's version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
     ] = False,
 ) -> None:
     if debug:
@@ -67,6 +89,7 @@ COMMAND_MODULES = (
     keys_cmds,
     integrity_cmds,
     serve_cmds,
+    serving_cmds,
 )
 for _module in COMMAND_MODULES:
     app.add_typer(_module.app)

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.console import acting, console, open_registry
+from charter.cli.console import JSON_HELP, acting, console, open_registry
 from charter.errors import CharterError
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
@@ -32,7 +32,7 @@ _Until = Annotated[str | None, typer.Option(help="Until this UTC time (ISO 8601)
 
 @audit_app.command("verify")
 def verify(
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
     checkpoint: Annotated[
         list[str] | None,
         typer.Option(
@@ -145,7 +145,7 @@ def log(
     since: _Since = None,
     until: _Until = None,
     limit: Annotated[int | None, typer.Option(help="At most this many entries.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Show audit entries, filtered by model, actor, action and time."""
     with open_registry() as registry:

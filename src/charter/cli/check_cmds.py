@@ -16,7 +16,7 @@ import typer
 
 from charter.cli.console import console, err_console
 from charter.cli.findings import print_summary
-from charter.errors import CharterError
+from charter.errors import CharterError, PolicyError
 
 __all__ = ["app", "print_summary"]
 
@@ -29,9 +29,10 @@ def check_command(
     data: Annotated[
         Path, typer.Option("--data", "-d", help="Evaluation data (Parquet, CSV, Arrow).")
     ],
-    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy.yaml.")] = Path(
-        "policy.yaml"
-    ),
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="The policy (default: policy.yaml in this folder)."),
+    ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", "-m", help="Model artifact (.skops; .pkl/.joblib).")
     ] = None,
@@ -89,6 +90,14 @@ def check_command(
 
     signing_key = load_private_key(sign) if sign is not None else None  # fail before the run
 
+    if policy is None:
+        policy = Path("policy.yaml")
+        if not policy.exists():
+            raise PolicyError(
+                f"no --policy was given and there is no policy.yaml in {Path.cwd()}",
+                hint="pass --policy PATH, or write a policy.yaml here (docs/policy.md;"
+                " examples/credit_risk/policy.yaml is a complete one)",
+            )
     evidence = check(
         policy,
         data,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.segment import Segment
+from rich.table import Table
 
 from charter.errors import CharterError, NotFoundError
 from charter.terminal import terminal_safe
@@ -104,6 +105,28 @@ def token_actor(registry: Registry) -> Actor | None:
     if not os.environ.get(TOKEN_ENV):
         return None
     return registry.actor_from_env()
+
+
+#: The help of every ``--json`` option.
+JSON_HELP = "Print JSON instead of text (one document on standard output, for scripts)."
+
+
+def keep_whole(table: Table, *headers: str) -> Table:
+    """Never truncate the identifiers of ``table``: its ``headers`` columns stay whole.
+
+    At 80 columns without a TTY (a CI log) rich shrinks every column and cuts the ends off
+    (``allowed_cate…``). The named columns get the width of their longest cell and never wrap;
+    every other column folds its text onto more lines instead of cutting it. Call it after the
+    rows are added.
+    """
+    for column in table.columns:
+        cells = [str(cell) for cell in column.cells]
+        if column.header in headers:
+            column.min_width = max([len(str(column.header)), *(len(c) for c in cells)])
+            column.no_wrap = True
+        else:
+            column.overflow = "fold"
+    return table
 
 
 def print_json(value: Any) -> None:

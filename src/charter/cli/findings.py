@@ -9,15 +9,10 @@ from rich import box
 from rich.table import Table
 
 from charter.cli.console import SafeConsole, console
-from charter.evidence import Evidence, Finding, Verdict
+from charter.evidence import Evidence, Finding
 
 _TABLE_WIDTH = 120
-_VERDICT_STYLE = {
-    Verdict.PASS: "[green]pass[/]",
-    Verdict.FAIL: "[bold red]FAIL[/]",
-    Verdict.ERROR: "[bold red]ERROR[/]",
-    Verdict.SKIPPED: "[dim]skipped[/]",
-}
+_TONE_STYLE = {"ok": "green", "bad": "bold red", "warn": "yellow", "muted": "dim"}
 
 
 def print_summary(evidence: Evidence) -> None:
@@ -45,16 +40,19 @@ def print_summary(evidence: Evidence) -> None:
             no_color=console.no_color,
         )
         wide.print(table, crop=False)
-    counts = evidence.summary()
-    line = (
-        f"{counts['total']} rules: {counts['passed']} passed, {counts['failed']} failed,"
-        f" {counts['errors']} errors, {counts['warnings']} warnings, {counts['skipped']} skipped"
-    )
+    line = evidence.summary_line()
     colour = {"passed": "green", "failed": "red"}.get(evidence.status, "yellow")
     status = evidence.status.replace("_", " ").upper()
     console.print(f"[bold {colour}]{status}[/] {evidence.model_name}: {line}", highlight=False)
     for finding in evidence.blocking_findings:
         console.print(f"  [red]✗[/] {finding.rule_id}: {finding.message}", highlight=False)
+    cautions = {
+        f.details["positive_label_warning"]
+        for f in evidence.findings
+        if "positive_label_warning" in f.details
+    }
+    for caution in sorted(cautions):
+        console.print(f"  [yellow]caution:[/] {caution}", highlight=False)
 
 
 def _value(finding: Finding) -> str:
@@ -64,6 +62,5 @@ def _value(finding: Finding) -> str:
 
 
 def _verdict(finding: Finding) -> str:
-    if finding.warning:
-        return "[yellow]warn[/]"
-    return _VERDICT_STYLE[finding.verdict]
+    outcome = finding.outcome
+    return f"[{_TONE_STYLE[outcome.tone]}]{outcome.value}[/]"

@@ -21,18 +21,26 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.console import acting, console, err_console, open_registry, print_error
+from charter.cli.console import (
+    acting,
+    console,
+    err_console,
+    keep_whole,
+    open_registry,
+    print_error,
+)
 from charter.errors import CharterError, DataError, NotFoundError
-from charter.evidence import Verdict
 
 app = typer.Typer()  # mounted by charter.cli.app
 
+#: Style of each outcome tone; and the width from which messages fit in the table.
 _STYLE = {
-    Verdict.PASS: "[green]pass[/]",
-    Verdict.FAIL: "[bold red]FAIL[/]",
-    Verdict.ERROR: "[bold red]ERROR[/]",
-    Verdict.SKIPPED: "[dim]skipped[/]",
+    "ok": "[green]%s[/]",
+    "bad": "[bold red]%s[/]",
+    "warn": "[yellow]%s[/]",
+    "muted": "[dim]%s[/]",
 }
+_WIDE = 120
 
 
 @app.command("monitor")
@@ -217,10 +225,19 @@ def _session() -> tuple[Any, Any]:
 def _print(outcome: Any) -> None:
     result = outcome.result
     run = result.run
-    table = Table("rule", "check", "verdict", "severity", "message", title=None)
+    # Narrow terminals (a CI log at 80 columns) get the messages under the table, one per
+    # line, instead of a message column wrapped over many lines.
+    narrow = console.width < _WIDE
+    headers = ["rule", "check", "outcome", "severity"] + ([] if narrow else ["message"])
+    table = Table(*headers, title=None)
     for f in result.findings:
-        table.add_row(f.rule_id, f.check, _STYLE[f.verdict], f.severity.value, f.message)
-    console.print(table)
+        cells = [f.rule_id, f.check, _STYLE[f.outcome.tone] % f.outcome.value, f.severity.value]
+        table.add_row(*cells, *([] if narrow else [f.message]))
+    console.print(keep_whole(table, "rule", "check", "outcome"))
+    if narrow:
+        for f in result.findings:
+            if f.outcome.failed:
+                console.print(f"  {f.rule_id}: {f.message}", highlight=False)
     status = result.evidence.status
     colour = {"failed": "bold red", "passed": "green"}.get(status, "yellow")
     period = (

@@ -15,7 +15,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from charter.cli.console import acting, console, err_console, open_registry, print_json
+from charter.cli.console import (
+    JSON_HELP,
+    acting,
+    console,
+    err_console,
+    keep_whole,
+    open_registry,
+    print_json,
+)
 from charter.errors import CharterError
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
@@ -131,7 +139,7 @@ def register(
 
 
 @app.command("models")
-def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def models(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """List registered models."""
     with open_registry() as registry:
         summaries = registry.list_models(actor=acting(registry))
@@ -148,13 +156,13 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             ", ".join(map(str, s.staging)) or "-",
             s.created_by,
         )
-    console.print(table)
+    console.print(keep_whole(table, "model", "production", "staging"))
 
 
 @app.command("versions")
 def versions(
     name: Annotated[str, typer.Argument(help="The model.")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List the versions of a model with stage, aliases and evidence."""
     with open_registry() as registry:
@@ -176,13 +184,13 @@ def versions(
             v.created_by,
             ", ".join(f.flag for f in v.open_flags) or "",
         )
-    console.print(table)
+    console.print(keep_whole(table, "version", "stage", "aliases"))
 
 
 @app.command("show")
 def show(
     ref: Annotated[str, typer.Argument(help="NAME:VERSION (number, stage, alias or latest).")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Show one version: lineage, policy, evidence, stage history."""
     from charter.registry import split_ref
@@ -368,7 +376,7 @@ def reject(
 def requests(
     all_: Annotated[bool, typer.Option("--all", help="Include decided requests.")] = False,
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List promotion requests waiting for approval."""
     with open_registry() as registry:
@@ -393,7 +401,7 @@ def requests(
             f"{r.requested_at:%Y-%m-%d %H:%M}",
             r.reason or "",
         )
-    console.print(table)
+    console.print(keep_whole(table, "id", "version", "to", "status"))
 
 
 @app.command("archive")

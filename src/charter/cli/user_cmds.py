@@ -11,7 +11,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from charter.cli.console import acting, console, err_console, open_registry, print_json, print_token
+from charter.cli.console import (
+    JSON_HELP,
+    acting,
+    console,
+    err_console,
+    open_registry,
+    print_json,
+    print_token,
+)
 from charter.registry.roles import parse_role
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
@@ -105,7 +113,7 @@ def user_disable(username: Annotated[str, typer.Argument()]) -> None:
 
 
 @user_app.command("list")
-def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def user_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """List users and roles."""
     with open_registry() as registry:
         users = registry.list_users(actor=acting(registry))

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from charter.errors import DataError, NotFoundError
+from charter.errors import CharterError, DataError, NotFoundError, did_you_mean
 from charter.evidence import Evidence
 from charter.monitor.actions import ActionOutcome, take_actions
 from charter.monitor.allowlist import ActionAllowList
@@ -364,6 +364,17 @@ def _find_version(registry: MonitoringRegistry, name: str, version: str | None, 
             return None
 
 
+def _model_names(registry: Any, actor: Any) -> list[str]:
+    """The registry's model names the actor may list (none when it may not)."""
+    listing = getattr(registry, "list_models", None)
+    if listing is None:
+        return []
+    try:
+        return [m.name for m in listing(actor=actor)]
+    except CharterError:
+        return []
+
+
 def _reference(
     reference: str | Path | None,
     registry: MonitoringRegistry | None,
@@ -381,11 +392,23 @@ def _reference(
         if source.is_dir() or any(ch in str(source) for ch in "*?["):
             return profile_file(source, bins=bins, kinds=kinds)
         return build_profile(read_data_file(source), bins=bins, kinds=kinds)
-    if record is None or registry is None:
+    if registry is None:
         raise DataError(
-            f"no reference for {name}: there is no registry with that model here",
+            f"no reference for {name}: there is no registry here to read it from",
             hint="pass --reference (a profile .json or the training data), or run where the"
             " registry is (CHARTER_HOME / CHARTER_DATABASE_URL)",
+        )
+    if record is None:
+        known = _model_names(registry, actor)
+        guess = did_you_mean(name, known)
+        raise DataError(
+            f"no model '{name}' in the registry" + (f" ({guess})" if guess else ""),
+            hint=(
+                f"models here: {', '.join(known)}; or pass --reference (a profile .json or the"
+                " training data)"
+                if known
+                else "register it first, or pass --reference (a profile .json or the training data)"
+            ),
         )
     data = registry.reference_profile(name, record.number, actor=actor)
     if data is None:

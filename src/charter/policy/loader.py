@@ -382,6 +382,13 @@ def _policy_error(exc: ValidationError, source: str) -> PolicyError:
         elif kind == "enum":
             expected = err.get("ctx", {}).get("expected", "")
             msg = f"{err['input']!r} is not allowed; expected {expected}"
+        elif kind == "string_type" and isinstance(err.get("input"), dict | list):
+            read_as = "a mapping" if isinstance(err["input"], dict) else "a list"
+            msg = f"{err['msg']}; YAML read {err['input']!r} as {read_as}"
+            hints.append(
+                f"quote the text at {dotted}: inside [...] a comma separates items and ': '"
+                ' makes a mapping, e.g. ["Trained on data: 2019-2024, approved only"]'
+            )
         else:
             msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{dotted}: {msg}" if dotted else msg)

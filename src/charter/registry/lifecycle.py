@@ -118,8 +118,9 @@ def refuse(
     else:
         hint = resolve_hint(name, version.number) + "; and " + _EVIDENCE_HINT
     tx.raise_after_commit = GateFailedError(
-        f"promotion of {name}:{version.number} to {request.to_stage} refused: "
-        + "; ".join(problems),
+        f"promotion of {name}:{version.number} to {request.to_stage} refused"
+        f" ({len(problems)} problem{'' if len(problems) == 1 else 's'}):"
+        + "".join(f"\n  - {p}" for p in problems),
         hint=hint,
         request_id=request.id,
         problems=problems,

@@ -64,7 +64,7 @@ def evaluate_evidence(policy: Policy, evidence: Evidence, stage: str) -> GateOut
         for finding in found:
             if finding.verdict in (Verdict.FAIL, Verdict.ERROR):
                 problems.append(
-                    f"rule '{rule.id}' ({section}) {finding.verdict}: {finding.message}"
+                    f"rule '{rule.id}' ({section}) {finding.outcome.value}: {finding.message}"
                 )
         problems.extend(recheck_findings(section, rule, found))
     return GateOutcome(stage=stage, rules=len(rules), problems=problems)

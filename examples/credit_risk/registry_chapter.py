@@ -53,7 +53,17 @@ def charter_as(user: str, tokens: dict[str, str], *args: str, expect: int = 0) -
     if code != expect:
         console.print(out)
         raise SystemExit(f"demo failed: `charter {shown}` exited {code}, expected {expect}")
+    if "--json" in args:  # show what the command printed, so the transcript stays true
+        console.print(_json_excerpt(out), highlight=False, markup=False)
     return out
+
+
+def _json_excerpt(text: str, width: int = 78, lines: int = 3) -> str:
+    """The JSON a command printed, compacted to a few lines (the demo reads all of it)."""
+    compact = json.dumps(json.loads(text), separators=(",", ":"), default=str)
+    chunks = [compact[i : i + width] for i in range(0, len(compact), width)]
+    more = f" … ({len(compact):,} characters in all)" if len(chunks) > lines else ""
+    return "\n".join(chunks[:lines]) + more
 
 
 def chapter_registry(demo: Any) -> None:
@@ -110,6 +120,18 @@ def chapter_registry(demo: Any) -> None:
         highlight=False,
     )
     charter_as("eli", tokens, "promote", "credit-risk:1", "--to", "production", expect=1)
+
+    assert demo.holdout is not None
+    console.print(
+        "The model is high-risk, so production needs verified evidence: the registry re-runs"
+        " the gate itself on the holdout data (its sha256 must be the evidence's) and finds the"
+        " same findings (a CI would instead sign with `charter check --sign KEY`):",
+        highlight=False,
+    )
+    out = charter_as(
+        "eve", tokens, "evidence", "verify", "credit-risk:2", "--data", _rel(demo.holdout)
+    )
+    console.print(out.strip(), highlight=False)
 
     note = "reweighed; passes the gate"
     out = charter_as(

@@ -62,6 +62,52 @@ class Severity(StrEnum):
     WARN = "warn"
 
 
+class Outcome(StrEnum):
+    """The one word for a finding, everywhere it is shown: verdict and severity together.
+
+    The CLI, the JSON (``findings[].outcome``), the HTML report, the model card and the
+    compliance report all print these words, so a failing ``warn`` rule reads
+    ``failed-warning`` wherever a person meets it.
+    """
+
+    PASSED = "passed"
+    FAILED_BLOCKING = "failed-blocking"
+    """The rule failed and it blocks the gate (and promotion)."""
+    FAILED_WARNING = "failed-warning"
+    """The rule failed; its severity is ``warn``, so it is reported and does not block."""
+    ERROR = "error"
+    """The check could not be computed."""
+    SKIPPED = "skipped"
+    """The rule does not apply here."""
+
+    @classmethod
+    def of(cls, verdict: Verdict, severity: Severity) -> Outcome:
+        """The outcome of a finding with this verdict and severity."""
+        if verdict is Verdict.PASS:
+            return cls.PASSED
+        if verdict is Verdict.SKIPPED:
+            return cls.SKIPPED
+        if verdict is Verdict.ERROR:
+            return cls.ERROR
+        return cls.FAILED_WARNING if severity is Severity.WARN else cls.FAILED_BLOCKING
+
+    @property
+    def failed(self) -> bool:
+        """Whether the rule did not pass (failed either way, or could not be computed)."""
+        return self in (Outcome.FAILED_BLOCKING, Outcome.FAILED_WARNING, Outcome.ERROR)
+
+    @property
+    def tone(self) -> str:
+        """A CSS/colour class: ``ok``, ``bad``, ``warn`` or ``muted``."""
+        return {
+            Outcome.PASSED: "ok",
+            Outcome.FAILED_BLOCKING: "bad",
+            Outcome.ERROR: "bad",
+            Outcome.FAILED_WARNING: "warn",
+            Outcome.SKIPPED: "muted",
+        }[self]
+
+
 class Threshold(BaseModel):
     """Bounds a metric must stay within; either side may be open."""
 
@@ -148,6 +194,11 @@ class Finding(BaseModel):
     def blocking(self) -> bool:
         """Whether this finding stops the gate."""
         return self.severity is Severity.BLOCK and self.verdict in (Verdict.FAIL, Verdict.ERROR)
+
+    @property
+    def outcome(self) -> Outcome:
+        """The finding's one word (:class:`Outcome`): verdict and severity together."""
+        return Outcome.of(self.verdict, self.severity)
 
     @property
     def warning(self) -> bool:
@@ -241,6 +292,19 @@ class Evidence(BaseModel):
                 counts["failed"] += 1
         return counts
 
+    def outcomes(self) -> dict[str, int]:
+        """Findings per :class:`Outcome`, every outcome present, in the vocabulary's order."""
+        counts = {o.value: 0 for o in Outcome}
+        for f in self.findings:
+            counts[f.outcome.value] += 1
+        return counts
+
+    def summary_line(self) -> str:
+        """``"5 rules: passed 3, failed-blocking 1, failed-warning 1, error 0, skipped 0"``."""
+        total = len(self.findings)
+        parts = ", ".join(f"{k} {v}" for k, v in self.outcomes().items())
+        return f"{total} rule{'' if total == 1 else 's'}: {parts}"
+
     def raise_for_failure(self) -> None:
         """Raise :class:`~charter.errors.GateFailedError` when a blocking rule failed."""
         if self.passed:
@@ -254,9 +318,12 @@ class Evidence(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict with the computed status and summary included."""
         data = self.model_dump(mode="json")
+        for finding, dumped in zip(self.findings, data["findings"], strict=True):
+            dumped["outcome"] = finding.outcome.value
         data["status"] = self.status
         data["passed"] = self.passed
         data["summary"] = self.summary()
+        data["outcomes"] = self.outcomes()
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -287,9 +354,10 @@ class Evidence(BaseModel):
     def from_json(cls, text: str) -> Evidence:
         """Parse a bundle from its JSON text (computed fields are ignored)."""
         data = json.loads(text)
-        for computed in ("status", "passed", "summary"):
+        for computed in ("status", "passed", "summary", "outcomes"):
             data.pop(computed, None)
         for finding in data.get("findings", []):
+            finding.pop("outcome", None)
             value = finding.get("value")
             if isinstance(value, str):
                 finding["value"] = float(value.replace("Infinity", "inf"))

@@ -27,7 +27,7 @@ it with a fixed seed, exactly like fairlearn's ``predict(..., random_state=seed)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -36,6 +36,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from charter.checks.categories import conform_categories
 from charter.errors import CharterError, DataError, did_you_mean
 from charter.stats.counts import GroupIndex, binary_labels
 from charter.stats.frames import require_columns, to_frame
@@ -60,6 +61,8 @@ CONSTRAINTS = {
     ),
 }
 _KEY_SEPARATOR = " | "
+#: The attribute of a mitigated model that records how it was made (saved with the model).
+RECORD_ATTRIBUTE = "charter_mitigation_"
 
 
 def reweighing_weights(
@@ -127,9 +130,15 @@ def mitigate(
     features: Sequence[str] | None = None,
     positive_label: Any = 1,
     random_state: int = 0,
+    source: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Any:
     """Return a mitigated copy of ``model``, fitted on ``data``, ready for the gate.
+
+    The result records how it was made (:func:`mitigation_record`): the method, its
+    parameters and the model it came from. The record is saved with the model, and every gate
+    run on the model copies it into the evidence (``evidence.extras["mitigation"]``), where
+    the model card and the compliance report read it.
 
     Parameters
     ----------
@@ -155,6 +164,8 @@ def mitigate(
         The label that means the favourable outcome.
     random_state
         Seed of the randomised predictions of the fairlearn wrappers.
+    source
+        What identifies the model mitigated (``{"path": ..., "sha256": ...}``), recorded.
     **options
         Passed to the fairlearn method (``eps``, ``max_iter``, ``grid_size``, ``objective``).
 
@@ -186,16 +197,33 @@ def mitigate(
     require_columns(frame, [target, *columns], role="column")
     used = _features(model, frame, target, columns, features)
     y = binary_labels(frame.get_column(target).to_numpy(), pos_label=positive_label, role=target)
+    record: dict[str, Any] = {
+        "method": method,
+        "parameters": {
+            "sensitive": columns,
+            "target": target,
+            "positive_label": _plain(positive_label),
+            "features": used,
+            **(
+                {"constraint": constraint, "random_state": random_state}
+                if method != "reweighing"
+                else {}
+            ),
+            **{k: _plain(v) for k, v in options.items()},
+        },
+        "source_model": {"class": type(model).__name__, **dict(source or {})},
+        "training_rows": int(frame.shape[0]),
+    }
     if method == "reweighing":
         weights = reweighing_weights(
             frame, target=target, sensitive=columns, positive_label=positive_label
         )
-        x = frame.select(used).to_pandas()
-        return fit_with_weights(clone(model), x, y, weights)
+        x = conform_categories(model, frame.select(used).to_pandas())
+        return _recorded(fit_with_weights(clone(model), x, y, weights), record)
     _check_constraint(method, constraint)
-    x = frame.select(list(dict.fromkeys([*used, *columns]))).to_pandas()
+    x = conform_categories(model, frame.select(list(dict.fromkeys([*used, *columns]))).to_pandas())
     if method == "exponentiated_gradient":
-        return RandomizedEnsembleClassifier(
+        fitted: Any = RandomizedEnsembleClassifier(
             estimator=clone(model),
             sensitive=columns,
             features=used,
@@ -203,29 +231,124 @@ def mitigate(
             random_state=random_state,
             **options,
         ).fit(x, y)
-    return GroupThresholdClassifier(
-        estimator=model,
-        sensitive=columns,
-        features=used,
-        constraint=constraint,
-        prefit=_is_fitted(model),
-        random_state=random_state,
-        **options,
-    ).fit(x, y)
+    else:
+        fitted = GroupThresholdClassifier(
+            estimator=model,
+            sensitive=columns,
+            features=used,
+            constraint=constraint,
+            prefit=_is_fitted(model),
+            random_state=random_state,
+            **options,
+        ).fit(x, y)
+    return _recorded(fitted, record)
+
+
+def mitigation_record(model: Any) -> dict[str, Any] | None:
+    """How ``model`` was mitigated (method, parameters, source model), or ``None``.
+
+    Parameters
+    ----------
+    model
+        Any model; those made by :func:`mitigate` carry the record.
+    """
+    record = getattr(model, RECORD_ATTRIBUTE, None)
+    return dict(record) if isinstance(record, dict) else None
+
+
+def _recorded(model: Any, record: dict[str, Any]) -> Any:
+    setattr(model, RECORD_ATTRIBUTE, record)
+    return model
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able form of a parameter value."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def sample_weight_parameter(estimator: Any) -> str:
+    """The ``fit`` keyword that carries sample weights to ``estimator``'s final model.
+
+    ``sample_weight`` for a plain estimator; ``step__sample_weight`` for a Pipeline (nested
+    pipelines give ``outer__inner__sample_weight``), which routes the weights to the last step.
+
+    Raises
+    ------
+    CharterError
+        When the final model's ``fit`` takes no ``sample_weight``.
+    """
+    path: list[str] = []
+    final = estimator
+    while isinstance(final, Pipeline):
+        name, final = final.steps[-1]
+        path.append(name)
+    if not _accepts_sample_weight(final):
+        raise CharterError(
+            f"{type(final).__name__}.fit takes no sample_weight, which reweighing and"
+            " exponentiated_gradient need",
+            hint="use --method threshold_optimizer (it needs no weights), or a model whose fit"
+            " accepts sample_weight",
+        )
+    return "__".join([*path, "sample_weight"])
 
 
 def fit_with_weights(estimator: Any, x: Any, y: np.ndarray, weights: np.ndarray) -> Any:
     """Fit ``estimator`` with sample weights (routed to the last step of a pipeline)."""
-    name = "sample_weight"
-    if isinstance(estimator, Pipeline):
-        name = f"{estimator.steps[-1][0]}__sample_weight"
+    return estimator.fit(x, y, **{sample_weight_parameter(estimator): weights})
+
+
+def _accepts_sample_weight(estimator: Any) -> bool:
+    import inspect
+
     try:
-        return estimator.fit(x, y, **{name: weights})
-    except TypeError as exc:
-        raise CharterError(
-            f"{type(estimator).__name__} cannot be fitted with sample weights: {exc}",
-            hint="use an estimator whose fit accepts sample_weight, or another method",
-        ) from exc
+        parameters = inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return True
+    return "sample_weight" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+class _WeightedRefit(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """What ExponentiatedGradient refits: the model, with the frame and weights it expects.
+
+    fairlearn turns ``X`` into a frame with integer column names and calls
+    ``fit(X, y, sample_weight=w)``. This adapter restores the column names and dtypes the
+    model was built for (a ColumnTransformer selects by name; LightGBM needs its categories)
+    and routes the weights to the last step of a pipeline. Used during the fit only: the
+    fitted mixture keeps the bare models (:attr:`fitted_`).
+    """
+
+    def __init__(self, estimator: Any = None, columns: Any = None, dtypes: Any = None) -> None:
+        self.estimator = estimator
+        self.columns = columns
+        self.dtypes = dtypes
+
+    def _frame(self, X: Any) -> Any:  # noqa: N803
+        import pandas as pd
+
+        if isinstance(X, pd.DataFrame) and list(X.columns) == list(self.columns):
+            return X
+        values = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+        frame = pd.DataFrame(values, columns=list(self.columns))
+        return frame.astype(dict(self.dtypes)) if self.dtypes else frame
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _WeightedRefit:  # noqa: N803
+        model = clone(self.estimator)
+        if sample_weight is None:
+            model.fit(self._frame(X), y)
+        else:
+            fit_with_weights(model, self._frame(X), np.asarray(y), np.asarray(sample_weight))
+        self.fitted_ = model
+        self.classes_ = getattr(model, "classes_", np.array([0, 1]))
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:  # noqa: N803
+        return np.asarray(self.fitted_.predict(self._frame(X)))
 
 
 class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -266,6 +389,8 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
 
     #: ``predict`` draws at random from ``predict_proba``: the gate must call it, not derive it.
     charter_predict_is_argmax = False
+    #: It reads the sensitive columns to decide, by design (the privacy check says so).
+    charter_decides_per_group = True
 
     def __init__(
         self,
@@ -307,7 +432,8 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
             predict_method=self.predict_method,
             grid_size=self.grid_size,
         )
-        optimizer.fit(frame[self.features_], np.asarray(y), sensitive_features=keys)
+        x = conform_categories(self.estimator, frame[self.features_])
+        optimizer.fit(x, np.asarray(y), sensitive_features=keys)
         self.estimator_ = optimizer.estimator_
         table = optimizer.interpolated_thresholder_.interpolation_dict
         self.group_keys_ = [str(k) for k in table]
@@ -339,7 +465,8 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[
                 hint="pass the sensitive columns along with the features; this model decides"
                 " per group",
             )
-        scores = _soft_scores(self.estimator_, frame[self.features_], self.predict_method)
+        x = conform_categories(self.estimator_, frame[self.features_])
+        scores = _soft_scores(self.estimator_, x, self.predict_method)
         group = _lookup(_group_keys(frame, self.sensitive_), self.group_keys_)
         first = np.where(
             self.greater0_[group],
@@ -427,17 +554,16 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):  # type: ign
             "false_positive_rate_parity": reductions.FalsePositiveRateParity,
             "error_rate_parity": reductions.ErrorRateParity,
         }[self.constraint]()
+        x = conform_categories(self.estimator, frame[self.features_])
+        sample_weight_parameter(self.estimator)  # refuse early a model that takes no weights
+        refit = _WeightedRefit(self.estimator, list(x.columns), dict(x.dtypes.items()))
         reduction = reductions.ExponentiatedGradient(
-            self.estimator, constraints=moment, eps=self.eps, max_iter=self.max_iter
+            refit, constraints=moment, eps=self.eps, max_iter=self.max_iter
         )
-        reduction.fit(
-            frame[self.features_],
-            np.asarray(y),
-            sensitive_features=_group_keys(frame, self.sensitive_),
-        )
+        reduction.fit(x, np.asarray(y), sensitive_features=_group_keys(frame, self.sensitive_))
         weights = reduction.weights_
         kept = [i for i in weights.index if weights[i] > 0]
-        self.predictors_ = [reduction.predictors_[i] for i in kept]
+        self.predictors_ = [reduction.predictors_[i].fitted_ for i in kept]
         self.weights_ = np.array([float(weights[i]) for i in kept])
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.array(self.features_, dtype=object)
@@ -447,7 +573,7 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):  # type: ign
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
         """``[P(0), P(1)]`` per row: the weighted vote of the mixture's predictors."""
         check_is_fitted(self, "predictors_")
-        frame = _pandas(X)[self.features_]
+        frame = conform_categories(self.predictors_[0], _pandas(X)[self.features_])
         positive = np.zeros(len(frame))
         for weight, predictor in zip(self.weights_, self.predictors_, strict=True):
             positive += weight * np.asarray(predictor.predict(frame), dtype=np.float64)

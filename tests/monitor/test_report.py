@@ -22,7 +22,9 @@ def test_report_is_self_contained(html: str) -> None:
 
 def test_report_plots_scores_drifted_distributions_and_metrics_over_time(html: str) -> None:
     assert "Drift score per column" in html and "Drifted columns per window" in html
-    assert html.count("<svg") == 2 + 2 + 2  # scores, share; income, age; two window rules
+    # scores, share; income, age; two window rules; the prediction drift per window
+    assert html.count("<svg") == 2 + 2 + 2 + 1
+    assert "Prediction drift per window" in html
     for title in ("income: wasserstein", "age: wasserstein", "parity.window", "accuracy.window"):
         assert title in html
 
@@ -37,3 +39,19 @@ def test_windows_align_to_the_epoch_and_weeks_start_on_monday() -> None:
     with pytest.raises(DataError, match="not a window size"):
         Window.parse("0d")
     assert parse_time("2024-03-01T06:00:00+01:00") == datetime(2024, 3, 1, 5, tzinfo=UTC)
+
+
+def test_the_windows_table_has_a_verdict_per_window_with_its_rules(log, policy, reference):
+    from charter.monitor.report import window_verdicts
+
+    result = monitor("credit-risk", log, policy=policy, reference=reference)
+    verdicts = window_verdicts(result)
+    html = render_report(result)
+    assert "<th>window</th><th>verdict</th>" in html
+    assert len(verdicts) == len(result.run.windows)
+    # a window is a violation exactly when some rule judged it so, and the rule is named
+    for finding in result.findings:
+        for w in finding.details.get("windows") or []:
+            if isinstance(w, dict) and w.get("status") == "violation":
+                word, rules = verdicts[w["start"]]
+                assert word == "violation" and f"{finding.rule_id} (violation)" in rules

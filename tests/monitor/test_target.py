@@ -11,7 +11,7 @@ from charter.errors import DataError
 from charter.evidence import Evidence
 from charter.monitor.run import monitor
 from charter.monitor.target import monitor_version, resolve_target
-from charter.registry import Registry, Role
+from charter.registry import Actor, Registry, Role
 from charter.stats.profile import DataProfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
@@ -63,32 +63,37 @@ def test_monitor_version_records_flags_and_writes_what_the_cli_would(registered,
     outcome = monitor_version(registry, rs.MODEL_NAME, actor=mo, log=log, out=tmp_path / "out")
     assert not outcome.passed and outcome.exit_code == 1
     # the run is the library's monitor() on the registry's policy and reference profile
-    stored_reference = DataProfile.from_dict(registry.reference_profile(rs.MODEL_NAME, 1))
+    stored_reference = DataProfile.from_dict(registry.reference_profile(rs.MODEL_NAME, 1, actor=mo))
     oracle = monitor(
         rs.MODEL_NAME,
         log,
-        policy=registry.policy(rs.MODEL_NAME, 1),
+        policy=registry.policy(rs.MODEL_NAME, 1, actor=mo),
         reference=stored_reference,
         version="1",
     )
     assert [(f.rule_id, f.verdict, f.value) for f in outcome.result.findings] == [
         (f.rule_id, f.verdict, f.value) for f in oracle.findings
     ]
-    [recorded] = registry.monitoring_evidence(rs.MODEL_NAME, 1)
+    [recorded] = registry.monitoring_evidence(rs.MODEL_NAME, 1, actor=mo)
     assert recorded.digest == outcome.result.evidence.digest
     assert Evidence.read(outcome.evidence_path).digest == outcome.result.evidence.digest
     assert outcome.report_path.exists() and outcome.record_path.exists()
-    assert [f.flag for f in registry.get_version(rs.MODEL_NAME, 1).flags] == ["needs-review"]
+    flags = registry.get_version(rs.MODEL_NAME, 1, actor=mo).flags
+    assert [f.flag for f in flags] == ["needs-review"]
     assert [(a.action, a.ok) for a in outcome.actions] == [("registry", True), ("flag", True)]
 
 
-def test_without_an_actor_nothing_is_recorded(registered) -> None:
-    registry, _, log = registered
-    target = resolve_target(rs.MODEL_NAME, registry=registry, actor=None)
+def test_without_a_user_it_reads_as_the_callers_system_actor_and_records_nothing(
+    registered,
+) -> None:
+    registry, mo, log = registered
+    scheduler = Actor.system("scheduler")
+    target = resolve_target(rs.MODEL_NAME, registry=registry, actor=None, system_reader=scheduler)
     assert target.registered and target.version == "1" and target.actor is None
-    outcome = monitor_version(registry, rs.MODEL_NAME, actor=None, log=log)
+    outcome = monitor_version(registry, rs.MODEL_NAME, actor=None, log=log, system_reader=scheduler)
+    assert not outcome.passed  # the run happened on the registry's policy and reference
     assert outcome.actions == [] and outcome.evidence_path is None
-    assert registry.monitoring_evidence(rs.MODEL_NAME, 1) == []
+    assert registry.monitoring_evidence(rs.MODEL_NAME, 1, actor=mo) == []
 
 
 def test_an_unregistered_model_needs_a_policy_and_a_reference(tmp_path, monkeypatch) -> None:

@@ -53,3 +53,21 @@ class Api:
         if user is not None:
             headers.update(self.auth(user))
         return headers
+
+
+def candidate_files(candidate, *, train: bool = True, report: bool = True) -> dict:
+    """The multipart files of a registration from a registry_support Candidate."""
+    files = {
+        "model": ("model.skops", candidate.model.read_bytes(), "application/octet-stream"),
+        "evidence": (
+            "evidence.json",
+            (candidate.evidence / "evidence.json").read_bytes(),
+            "application/json",
+        ),
+        "policy": ("policy.yaml", candidate.policy.read_bytes(), "application/yaml"),
+    }
+    if report:
+        files["report"] = ("report.html", (candidate.evidence / "report.html").read_bytes())
+    if train:
+        files["train_data"] = ("train.parquet", candidate.train.read_bytes())
+    return files

@@ -15,7 +15,7 @@ from server_support import Api, settings_for
 from sqlalchemy import create_engine
 
 from charter.audit.request_context import current_request_id
-from charter.errors import CharterError, NotFoundError
+from charter.errors import CharterError, GateFailedError, NotFoundError
 from charter.server.app import create_app
 from charter.server.settings import SECRET_KEY_ENV, ServerSettings
 
@@ -89,7 +89,7 @@ def test_whoami_needs_a_known_token(api: Api) -> None:
     none = api.get("/api/v1/whoami")
     assert none.status_code == 401
     assert none.headers["www-authenticate"] == "Bearer"
-    assert none.json()["code"] == "authentication"
+    assert none.json()["code"] == "unauthenticated"
     assert "no token given" in none.json()["detail"]
     unknown = api.get("/api/v1/whoami", headers={"Authorization": "Bearer charter_nope"})
     assert unknown.status_code == 401
@@ -138,9 +138,9 @@ def probe(team: Team, tmp_path: Path):
 
     @app.get("/probe/structured")
     def structured() -> None:
-        error = CharterError("refused", hint="do better")
-        error.problems = ["rule a failed", "rule b failed"]  # type: ignore[attr-defined]
-        raise error
+        raise GateFailedError(
+            "refused", hint="do better", request_id=7, problems=["rule a failed", "rule b failed"]
+        )
 
     @app.post("/probe/echo")
     def echo(value: int = Body(embed=True)) -> dict[str, int]:
@@ -175,13 +175,15 @@ def test_a_charter_error_carries_status_code_hint_and_fields(probe: TestClient) 
     response = probe.get("/probe/missing")
     assert response.status_code == 404
     body = response.json()
-    assert body["type"] == "urn:charter:problem:not_found"
-    assert body["title"] == "Not Found"
+    assert body["type"] == "urn:charter:error:not_found"
+    assert body["title"] == "Not found"
     assert body["detail"] == "no model named 'x'"
     assert body["hint"] == "did you mean 'y'?"
-    structured = probe.get("/probe/structured").json()
-    assert structured["status"] == 400
+    structured = probe.get("/probe/structured", headers={"X-Request-Id": "s-1"}).json()
+    assert structured["status"] == 422
     assert structured["problems"] == ["rule a failed", "rule b failed"]
+    assert structured["promotion_request"] == 7
+    assert structured["request_id"] == "s-1"  # the HTTP call's
 
 
 def test_malformed_json_and_wrong_types_are_422_problems_naming_the_field(

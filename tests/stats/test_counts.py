@@ -114,7 +114,7 @@ def test_non_binary_labels_are_refused(frame: pd.DataFrame) -> None:
 
 def test_string_labels_need_their_positive_label() -> None:
     y = np.array(["good", "bad", "good"])
-    with pytest.raises(DataError, match="pos_label"):
+    with pytest.raises(DataError, match="positive_label"):
         confusion_counts(y, y)
     counts = confusion_counts(y, y, pos_label="good")
     assert counts.rows[0, 1, 1] == 2 and counts.rows[0, 0, 0] == 1

@@ -10,14 +10,22 @@ person can write is listed in each section as *needs a person*, never invented.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from charter.cards.context import CardContext
-from charter.evidence import Finding, Verdict
+from charter.cards.findings import explainability_items, finding_charts, mitigation_items
+from charter.cards.groups import (
+    CardItem,
+    CardSection,
+    CardTable,
+    _Card,
+)
+from charter.cards.groups import fmt_interval as _interval
+from charter.cards.groups import fmt_threshold as _threshold
+from charter.cards.groups import fmt_value as _fmt
+from charter.cards.groups import group_table as _group_table
+from charter.evidence import Finding
 
 #: The sections of Mitchell et al. (2019), in the paper's order: (id, title).
 SECTIONS = (
@@ -31,53 +39,6 @@ SECTIONS = (
     ("ethical_considerations", "Ethical considerations"),
     ("caveats", "Caveats and recommendations"),
 )
-
-#: Rates whose denominator is the group's row count, so a binomial interval can be given
-#: from the card when the evidence holds no interval of its own.
-_ROW_RATES = ("selection_rate", "accuracy")
-#: How the card names the intervals it shows (``CardTable.interval_methods``).
-BOOTSTRAP_METHOD = "bootstrap over counts"
-WILSON_METHOD = "Wilson score"
-
-
-class _Card(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class CardItem(_Card):
-    """One fact: a label, its value, and where Charter took it from."""
-
-    label: str
-    value: str
-    source: str
-
-
-class CardTable(_Card):
-    """A small table (per-group results, data fingerprints).
-
-    Attributes
-    ----------
-    interval_methods
-        For each confidence-interval column, how its intervals were obtained, e.g.
-        ``"bootstrap over counts, 95%, 1000 resamples (seed 0), from the evidence"`` or
-        ``"Wilson score, 95%, from the group's rows"``.
-    """
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    note: str | None = None
-    interval_methods: dict[str, str] = Field(default_factory=dict)
-
-
-class CardSection(_Card):
-    """One section of the card."""
-
-    id: str
-    title: str
-    items: list[CardItem] = Field(default_factory=list)
-    tables: list[CardTable] = Field(default_factory=list)
-    needs_person: list[str] = Field(default_factory=list)
 
 
 class ModelCard(_Card):
@@ -103,41 +64,6 @@ class ModelCard(_Card):
     def needs_person(self) -> list[tuple[str, str]]:
         """Every ``(section title, prompt)`` a person still has to write."""
         return [(s.title, p) for s in self.sections for p in s.needs_person]
-
-
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "undefined"
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
-def _interval(ci: Any) -> str:
-    if (
-        isinstance(ci, list | tuple)
-        and len(ci) == 2
-        and all(isinstance(v, int | float) for v in ci)
-    ):
-        return f"[{_fmt(float(ci[0]))}, {_fmt(float(ci[1]))}]"
-    return "—"
-
-
-def wilson_interval(rate: float, count: int, confidence: float) -> tuple[float, float] | None:
-    """Wilson score interval of a proportion observed as ``rate`` over ``count`` rows."""
-    if count <= 0 or rate is None or not math.isfinite(rate):
-        return None
-    from scipy.stats import binomtest
-
-    successes = round(rate * count)
-    result = binomtest(successes, count).proportion_ci(confidence_level=confidence, method="wilson")
-    return float(result.low), float(result.high)
-
-
-def _threshold(finding: Finding) -> str:
-    return finding.threshold.describe() if finding.threshold else "recorded"
 
 
 def build_model_card(context: CardContext) -> ModelCard:
@@ -454,118 +380,29 @@ def _quantitative(ctx: CardContext, sid: str, title: str) -> CardSection:
             _fmt(f.value),
             _interval(f.interval),
             _threshold(f),
-            f.verdict.value,
+            f.outcome.value,
         ]
         for f in ctx.evidence.findings
-        if f.metric and f.section in ("performance", "fairness")
+        if f.metric and f.section in ("performance", "fairness", "explainability")
     ]
     tables = [
         CardTable(
             title="Unitary results",
-            columns=["rule", "metric", "value", "CI", "bound", "verdict"],
+            columns=["rule", "metric", "value", "CI", "bound", "outcome"],
             rows=unitary,
         )
     ]
     for finding in [f for f in ctx.evidence.findings if f.details.get("groups")]:
         tables.append(_group_table(finding, confidence))
+    sensitive = list(ctx.evidence.extras.get("run", {}).get("sensitive") or [])
     return CardSection(
         id=sid,
         title=title,
+        items=explainability_items(ctx.evidence),
         tables=tables,
+        charts=finding_charts(ctx.evidence, sensitive),
         needs_person=["How the differences between groups matter for the people affected"],
     )
-
-
-def _group_table(finding: Finding, confidence: float) -> CardTable:
-    """The per-group table of a finding, with a confidence interval per rate where one exists.
-
-    Intervals come from the evidence wherever it holds them: the gate's bootstrap writes
-    ``"<rate>_ci"`` into every group entry (a percentile bootstrap over resampled counts). Only
-    where the evidence has none, and only for rates over the group's rows (selection rate,
-    accuracy), the card computes a Wilson score interval itself. Each column says which.
-    """
-    details = finding.details
-    rates = list(details.get("metric_rates") or [])
-    groups = [g for g in details["groups"] if isinstance(g, dict)]
-    if not rates and details.get("metric") and any(details["metric"] in g for g in groups):
-        rates = [details["metric"]]
-    # fairness findings name their bootstrap "bootstrap", per-group performance ones "interval"
-    boot = next(
-        (details[k] for k in ("bootstrap", "interval") if isinstance(details.get(k), dict)), None
-    )
-    level = float(boot.get("confidence_level") or confidence) if boot else confidence
-    percent = f"{_fmt(100 * level, 3)}%"
-    from_evidence = {r: any(f"{r}_ci" in g for g in groups) for r in rates}
-    with_ci = [r for r in rates if from_evidence[r] or r in _ROW_RATES]
-    columns = ["group", "n", *rates, *(f"{r} {percent} CI" for r in with_ci)]
-    used: dict[str, set[str]] = {r: set() for r in with_ci}
-    rows = []
-    for group in groups:
-        count = int(group.get("count") or 0)
-        row = [str(group.get("group")) + (" (small)" if group.get("small") else ""), str(count)]
-        row += [_fmt(group.get(r)) for r in rates]
-        for rate in with_ci:
-            cell, method = _group_interval(group, rate, count, level)
-            if method is not None:
-                used[rate].add(method)
-            if method == WILSON_METHOD and from_evidence[rate]:
-                cell += " (Wilson)"  # this group has no interval in the evidence
-            row.append(cell)
-        rows.append(row)
-    methods = {f"{r} {percent} CI": _method_text(sorted(used[r]), boot, percent) for r in with_ci}
-    ci = finding.interval
-    note = (
-        f"{finding.metric} = {_fmt(finding.value)}"
-        + (f", {percent} CI {_interval(ci)}" if ci else "")
-        + f"; bound {_threshold(finding)}; {finding.verdict.value}."
-    )
-    if methods:
-        note += " Per-group intervals: " + "; ".join(
-            f"{column.rsplit(' ', 2)[0]}: {text}" for column, text in methods.items()
-        )
-        note += "."
-    return CardTable(
-        title=f"{finding.rule_id}: {finding.metric} over "
-        f"{', '.join(details.get('sensitive') or [])}",
-        columns=columns,
-        rows=rows,
-        note=note,
-        interval_methods=methods,
-    )
-
-
-def _group_interval(
-    group: dict[str, Any], rate: str, count: int, level: float
-) -> tuple[str, str | None]:
-    """A group's interval of ``rate`` as shown, and its method (``None``: no interval)."""
-    if f"{rate}_ci" in group:
-        held = group[f"{rate}_ci"]
-        shown = _interval(held)
-        # no resample gave a defined value: the evidence says so with null bounds
-        return (shown if shown != "—" else "undefined"), BOOTSTRAP_METHOD
-    value = group.get(rate)
-    if rate in _ROW_RATES and isinstance(value, int | float):
-        interval = wilson_interval(float(value), count, level)
-        if interval is not None:
-            return _interval(list(interval)), WILSON_METHOD
-    return "—", None
-
-
-def _method_text(methods: list[str], boot: dict[str, Any] | None, percent: str) -> str:
-    parts = []
-    if BOOTSTRAP_METHOD in methods:
-        text = f"{BOOTSTRAP_METHOD}, {percent}"
-        if boot is not None and boot.get("resamples"):
-            text += f", {boot['resamples']} resamples"
-            if boot.get("seed") is not None:
-                text += f" (seed {boot['seed']})"
-        parts.append(text + ", from the evidence")
-    if WILSON_METHOD in methods:
-        text = f"{WILSON_METHOD}, {percent}, from the group's rows"
-        if BOOTSTRAP_METHOD in methods:
-            text += " where the evidence holds no interval (marked Wilson)"
-        parts.append(text)
-    return " and ".join(parts) or "none"
 
 
 def _ethics(ctx: CardContext, sid: str, title: str) -> CardSection:
@@ -587,14 +424,16 @@ def _ethics(ctx: CardContext, sid: str, title: str) -> CardSection:
             items.append(
                 CardItem(
                     label=f"Privacy check {finding.rule_id}",
-                    value=f"{finding.verdict.value}: {finding.message}",
+                    value=f"{finding.outcome.value}: {finding.message}",
                     source="evidence",
                 )
             )
+    mitigation, tables = mitigation_items(ctx.evidence)
+    items.extend(mitigation)
     needs = ["Risks and harms to the people affected, mitigations, and the use of sensitive data"]
     if not info.ethical_considerations:
         needs.insert(0, "Ethical considerations (set model.ethical_considerations)")
-    return CardSection(id=sid, title=title, items=items, needs_person=needs)
+    return CardSection(id=sid, title=title, items=items, tables=tables, needs_person=needs)
 
 
 def _caveats(ctx: CardContext, sid: str, title: str) -> CardSection:
@@ -603,11 +442,12 @@ def _caveats(ctx: CardContext, sid: str, title: str) -> CardSection:
         for text in ctx.policy.model.limitations
     ]
     for finding in ctx.evidence.findings:
-        if finding.verdict in (Verdict.FAIL, Verdict.ERROR):
-            kind = "Blocking" if finding.blocking else "Warning"
+        if finding.outcome.failed:
             items.append(
                 CardItem(
-                    label=f"{kind}: {finding.rule_id}", value=finding.message, source="evidence"
+                    label=f"{finding.outcome.value}: {finding.rule_id}",
+                    value=finding.message,
+                    source="evidence",
                 )
             )
     for flag in ctx.version.flags:

@@ -12,8 +12,9 @@ attest it). A control is
     when every machine kind it names is evidenced and none failed — the report lists the
     evidence;
 ``needs a person``
-    otherwise: a person must attest it (what Charter has is still listed), or no evidence of
-    a kind it needs exists yet.
+    otherwise: a person must attest it (what Charter has is still listed), a rule serving it
+    failed with severity ``warn`` (a person judges whether that is acceptable), or no evidence
+    of a kind it needs exists yet.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from charter.cards.context import CardContext
-from charter.evidence import Severity, Verdict
 from charter.policy.controls import Control, catalogue, frameworks
 
 
@@ -90,18 +90,54 @@ def _serves(finding_controls: tuple[str, ...], control_id: str) -> bool:
     return any(c == control_id or c.startswith(control_id + ".") for c in finding_controls)
 
 
+#: Controls that a recorded bias mitigation (``evidence.extras["mitigation"]``) evidences.
+MITIGATION_CONTROLS = ("eu-ai-act:art-10.2.g",)
+
+
 def _checks(ctx: CardContext, control: Control) -> _Part:
+    """Findings of the rules serving the control (and a recorded mitigation, where it counts).
+
+    A failing blocking rule fails the control. A failing ``warn`` rule (``failed-warning``, or
+    an ``error`` of a warn rule) leaves it to a person: the control is not satisfied.
+    """
     findings = [f for f in ctx.evidence.findings if _serves(f.controls, control.id)]
-    if not findings:
-        return "missing", [], ["no rule of the policy serves this control"]
-    evidence, failed = [], False
+    evidence = _mitigation_lines(ctx) if control.id in MITIGATION_CONTROLS else []
+    if not findings and not evidence:
+        note = "no rule of the policy serves this control"
+        if control.id in MITIGATION_CONTROLS:
+            note += "; no bias mitigation is recorded (`charter mitigate --check-data` records one)"
+        return "missing", [], [note]
+    failed, review = False, []
     for f in findings:
         value = f" {f.metric} = {f.value:.4g}" if f.metric and f.value is not None else ""
         bound = f" ({f.threshold.describe()})" if f.threshold else ""
-        evidence.append(f"rule {f.rule_id}:{value}{bound} {f.verdict.value}")
-        if f.verdict in (Verdict.FAIL, Verdict.ERROR) and f.severity is Severity.BLOCK:
+        evidence.append(f"rule {f.rule_id}:{value}{bound} {f.outcome.value}")
+        if f.blocking:
             failed = True
-    return ("failed" if failed else "satisfied"), evidence, []
+        elif f.outcome.failed:
+            review.append(
+                f"rule {f.rule_id} is {f.outcome.value}: a person must judge whether that is"
+                " acceptable"
+            )
+    if failed:
+        return "failed", evidence, []
+    return ("review" if review else "satisfied"), evidence, review
+
+
+def _mitigation_lines(ctx: CardContext) -> list[str]:
+    from charter.cards.findings import mitigation_text
+
+    record = ctx.evidence.extras.get("mitigation")
+    if not isinstance(record, dict):
+        return []
+    lines = [f"bias mitigation: {mitigation_text(record)}"]
+    for rule, m in (record.get("metrics") or {}).items():
+        if m.get("section") != "fairness":
+            continue
+        before, after = m.get("before"), m.get("after")
+        shown = [f"{v:.4g}" if isinstance(v, int | float) else "undefined" for v in (before, after)]
+        lines.append(f"rule {rule}: {m.get('metric')} {shown[0]} → {shown[1]} after mitigation")
+    return lines
 
 
 def _record(ctx: CardContext) -> _Part:

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from charter.cards.card import ModelCard
 from charter.cards.compliance import ComplianceReport
 from charter.errors import CharterError
+from charter.evidence import Outcome
 
 CARD_FORMATS = ("md", "html", "json")
 COMPLIANCE_FORMATS = ("html", "json")
@@ -45,7 +46,11 @@ def render_card(card: ModelCard, fmt: str = "md") -> str:
     if fmt == "md":
         return _environment().get_template("model_card.md.j2").render(card=card)
     if fmt == "html":
-        return _environment().get_template("model_card.html.j2").render(card=card, css=_css())
+        return (
+            _environment()
+            .get_template("model_card.html.j2")
+            .render(card=card, css=_css(), outcomes=[o.value for o in Outcome])
+        )
     raise CharterError(f"unknown card format '{fmt}'", hint="use --format md, html or json")
 
 

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import narwhals as nw
 import numpy as np
 
+from charter.checks.categories import conform_categories
 from charter.checks.findings import rule_finding
 from charter.errors import CheckError, DataError
 from charter.evidence import Finding, Threshold, Verdict
@@ -157,7 +158,8 @@ class CheckContext:
         def compute() -> Any:
             assert self.features is not None
             require_columns(self.data, self.features, role="model feature")
-            return self.eager.select(self.features).to_pandas()
+            frame = self.eager.select(self.features).to_pandas()
+            return conform_categories(self.model, frame) if self.model is not None else frame
 
         return self.memo("model_input", compute)
 

@@ -144,7 +144,13 @@ def shap_explanations(ctx: CheckContext, rule: Rule, params: ShapParams) -> Find
     details["protected"] = protected
     details["protected_present"] = present
     details["protected_share"] = share
-    message = f"{summary}; protected attributes hold {share:.1%} of importance"
+    held = sorted(present, key=lambda p: -shares[p])
+    details["protected_shares"] = {p: shares[p] for p in held}
+    named = ", ".join(f"{p} {shares[p]:.1%}" for p in held) or "none of them among the inputs"
+    who = "protected attributes and their proxies" if params.proxies else "protected attributes"
+    message = f"{summary}; {who} hold {share:.1%} of importance ({named})"
+    if bounds is not None:
+        message += f"; must be {bounds.describe()}"
     if bounds is None:
         return ctx.finding(rule, passed=True, value=share, message=message, details=details)
     return ctx.finding(rule, value=share, threshold=bounds, message=message, details=details)
@@ -162,7 +168,10 @@ def _details(explanation: Explanation) -> dict[str, Any]:
         "importances": explanation.importances,
         "shares": explanation.shares,
         "additivity_max_error": explanation.additivity_error,
+        "method": explanation.method,
     }
+    if explanation.encoded:
+        details["encoded"] = explanation.encoded
     if explanation.transformed_features is not None:
         details["transformed_features"] = len(explanation.transformed_features)
         details["feature_map"] = explanation.feature_map

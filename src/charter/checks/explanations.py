@@ -100,6 +100,9 @@ class Explanation:
         SHAP values per transformed feature, for pipelines; else ``None``.
     feature_map
         Original column → the transformed features attributed to it (pipelines only).
+    encoded
+        Non-numeric columns the permutation explainer saw as integer codes (the model saw the
+        values: codes are decoded before each call).
     """
 
     explainer: str
@@ -115,6 +118,20 @@ class Explanation:
     transformed_features: list[str] | None = None
     transformed_values: np.ndarray | None = None
     feature_map: dict[str, list[str]] = field(default_factory=dict)
+    encoded: list[str] = field(default_factory=list)
+
+    @property
+    def method(self) -> str:
+        """How the values were computed, in words (the explainer and the view it saw)."""
+        text = f"{self.explainer_class} on {self.model} ({self.output})"
+        if self.encoded:
+            text += (
+                f", explained on integer codes of {', '.join(self.encoded)}"
+                " (decoded exactly before each call of the model)"
+            )
+        if self.transformed_features is not None:
+            text += ", summed back from the pipeline's transformed features"
+        return text
 
     @property
     def importances(self) -> dict[str, float]:
@@ -204,6 +221,7 @@ def _explain(
         probe = data.iloc[np.concatenate([sample_rows, background_rows])]
         weights = _attribution(pre, names, inputs, probe)
     chosen = _choose(estimator) if kind is ExplainerKind.AUTO else kind
+    encoded: list[str] = []
     positive = _positive_index(estimator, ctx.policy.data.positive_label)
     if chosen is ExplainerKind.TREE:
         values, expected, output, fn, cls = _tree(estimator, x_sample, positive)
@@ -212,7 +230,7 @@ def _explain(
         values, expected, output, fn, cls = _linear(estimator, x_sample, x_background, positive)
         used_background = len(background_rows)
     else:
-        values, expected, output, fn, cls = _permutation(
+        values, expected, output, fn, cls, encoded = _permutation(
             estimator, x_sample, x_background, positive, seed
         )
         used_background = len(background_rows)
@@ -242,6 +260,7 @@ def _explain(
         transformed_features=names,
         transformed_values=transformed_values,
         feature_map=feature_map,
+        encoded=encoded,
     )
 
 
@@ -346,44 +365,116 @@ def _linear(estimator: Any, x: Any, background: Any, positive: int) -> Explained
     return values, expected, "prediction", lambda a: estimator.predict(a), "LinearExplainer"
 
 
-def _permutation(estimator: Any, x: Any, background: Any, positive: int, seed: int) -> Explained:
+def _permutation(
+    estimator: Any, x: Any, background: Any, positive: int, seed: int
+) -> tuple[np.ndarray, float, str, Callable[[Any], np.ndarray], str, list[str]]:
     import shap
 
-    columns = list(x.columns) if hasattr(x, "columns") else None
-
-    def frame(a: Any) -> Any:
-        if columns is not None and not hasattr(a, "columns"):
-            import pandas as pd
-
-            return pd.DataFrame(a, columns=columns)
-        return a
-
+    view = _EncodedView.build(x, background)
     if _is_classifier(estimator) and hasattr(estimator, "predict_proba"):
 
-        def fn(a: Any) -> np.ndarray:
-            return np.asarray(estimator.predict_proba(frame(a)))[:, positive]
+        def model_fn(a: Any) -> np.ndarray:
+            return np.asarray(estimator.predict_proba(a))[:, positive]
 
         output = "probability"
     else:
 
-        def fn(a: Any) -> np.ndarray:
-            return np.asarray(estimator.predict(frame(a)), dtype=np.float64)
+        def model_fn(a: Any) -> np.ndarray:
+            return np.asarray(estimator.predict(a), dtype=np.float64)
 
         output = "prediction"
-    masker = shap.maskers.Independent(background, max_samples=len(background))
+
+    def fn(a: Any) -> np.ndarray:
+        return model_fn(view.decode(a))
+
+    masker = shap.maskers.Independent(view.encode(background), max_samples=len(background))
     explainer = shap.PermutationExplainer(fn, masker, seed=seed)
     n_features = x.shape[1]
     # Ten antithetic permutations (2 * n_features evaluations each), capped at shap's 500.
     max_evals = max(2 * n_features + 1, min(500, 20 * n_features))
-    result = explainer(x, max_evals=max_evals, silent=True)
+    result = explainer(view.encode(x), max_evals=max_evals, silent=True)
     base = np.asarray(result.base_values, dtype=np.float64).ravel()
     return (
         np.asarray(result.values, dtype=np.float64),
         float(base[0]),
         output,
-        fn,
-        ("PermutationExplainer"),
+        lambda a: model_fn(a),
+        "PermutationExplainer",
+        view.encoded,
     )
+
+
+@dataclass(frozen=True)
+class _EncodedView:
+    """Non-numeric columns as integer codes, so that shap's masker can handle them.
+
+    shap's ``Independent`` masker does arithmetic on the data, which strings and categories
+    refuse. The permutation explainer only ever replaces a feature's value by a background
+    row's value, so explaining on codes and decoding them (exactly) before each call of the
+    model gives the same SHAP values as explaining on the values themselves.
+    """
+
+    columns: list[str] | None
+    levels: dict[int, Any]
+    dtypes: dict[int, Any]
+
+    @property
+    def encoded(self) -> list[str]:
+        if self.columns is None:
+            return []
+        return [self.columns[j] for j in sorted(self.levels)]
+
+    @classmethod
+    def build(cls, x: Any, background: Any) -> _EncodedView:
+        import pandas as pd
+
+        if not isinstance(x, pd.DataFrame):
+            return cls(None, {}, {})
+        both = pd.concat([x, background], ignore_index=True)
+        levels: dict[int, Any] = {}
+        dtypes: dict[int, Any] = {}
+        for j, column in enumerate(both.columns):
+            series = both[column]
+            if pd.api.types.is_numeric_dtype(series.dtype) and not isinstance(
+                series.dtype, pd.CategoricalDtype
+            ):
+                continue
+            _, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+            levels[j] = np.asarray(uniques, dtype=object)
+            dtypes[j] = x[column].dtype
+        return cls([str(c) for c in x.columns], levels, dtypes)
+
+    def encode(self, frame: Any) -> Any:
+        if self.columns is None:
+            return frame
+        import pandas as pd
+
+        out = np.empty(frame.shape, dtype=np.float64)
+        for j, column in enumerate(frame.columns):
+            if j in self.levels:
+                codes = pd.Index(self.levels[j]).get_indexer(frame[column].astype(object))
+                out[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                out[:, j] = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        return out
+
+    def decode(self, values: Any) -> Any:
+        if self.columns is None:
+            return values
+        import pandas as pd
+
+        arr = np.asarray(values, dtype=np.float64)
+        data: dict[str, Any] = {}
+        for j, column in enumerate(self.columns):
+            if j in self.levels:
+                codes = arr[:, j]
+                known = ~np.isnan(codes)
+                decoded = np.full(len(codes), None, dtype=object)
+                decoded[known] = self.levels[j][codes[known].astype(np.int64)]
+                data[column] = pd.Series(decoded).astype(self.dtypes[j])
+            else:
+                data[column] = arr[:, j]
+        return pd.DataFrame(data)
 
 
 # -- pipelines -----------------------------------------------------------------------------------

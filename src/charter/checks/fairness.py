@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from charter.checks.context import CheckContext
+from charter.checks.favourable import RATIO_CHECKS, unfavourable_target
 from charter.checks.registry import check
 from charter.errors import CheckError, DataError
 from charter.evidence import Finding, Threshold, Verdict
@@ -185,6 +186,10 @@ def _finding(
         text += f" ({level:.0%} CI {result.ci[0]:.4g} to {result.ci[1]:.4g})"
     if bounds is not None:
         text += f"; must be {bounds.describe()}"
+    text += _gap(details)
+    if rule.check in RATIO_CHECKS and (caution := unfavourable_target(ctx.policy, ctx.target)):
+        details["positive_label_warning"] = caution
+        text += f". Caution: {caution}"
     verdict = None
     small = result.small_groups
     if details.get("small_group_failure"):
@@ -206,6 +211,43 @@ def _finding(
         threshold=bounds,
         metric=result.metric,
     )
+
+
+def _gap(details: dict[str, Any]) -> str:
+    """``"; set by race=Black, sex=F (selection_rate 0.1, n=4, small) and ..."``.
+
+    Names the two groups whose rates make a between-groups difference or ratio (for several
+    rates, the rate with the widest spread), with their sizes, so that a gap made by two tiny
+    groups shows as such.
+    """
+    if (
+        details.get("method") not in (None, "between_groups")
+        or len(details.get("groups") or []) < 3
+    ):
+        return ""
+    rates = list(details.get("metric_rates") or [])
+    groups = [g for g in details["groups"] if isinstance(g, dict) and not g.get("excluded")]
+    best: tuple[float, str, dict[str, Any], dict[str, Any]] | None = None
+    for rate in rates:
+        valued = [
+            g for g in groups if isinstance(g.get(rate), int | float) and math.isfinite(g[rate])
+        ]
+        if len(valued) < 2:
+            continue
+        high = max(valued, key=lambda g: g[rate])
+        low = min(valued, key=lambda g: g[rate])
+        spread = float(high[rate] - low[rate])
+        if best is None or spread > best[0]:
+            best = (spread, rate, high, low)
+    if best is None:
+        return ""
+    _, rate, high, low = best
+
+    def one(g: dict[str, Any]) -> str:
+        small = ", small" if g.get("small") else ""
+        return f"[{g.get('group')}] ({rate} {g[rate]:.3g}, n={g.get('count')}{small})"
+
+    return f"; set by {one(high)} and {one(low)}"
 
 
 _PRIVILEGED = ("statistical_parity_difference", "disparate_impact", "average_odds_difference")

@@ -84,7 +84,8 @@ NAME_PATTERNS: tuple[tuple[PiiKind, re.Pattern[str]], ...] = tuple(
         (
             PiiKind.NAME,
             r"(^_name_$|_(first|last|full|given|family|middle|maiden|sur|fore|nick|user"
-            r"|customer|client|patient|applicant|person|contact|holder|employee)_?name_)",
+            r"|customer|client|patient|applicant|person|contact|holder|employee|f|l)_?name_"
+            r"|_(surnames?|forenames?|nachname|vorname|prenom|apellidos?)_)",
         ),
         (
             PiiKind.ADDRESS,
@@ -95,6 +96,43 @@ NAME_PATTERNS: tuple[tuple[PiiKind, re.Pattern[str]], ...] = tuple(
 )
 
 
+#: Column names that hold names only sometimes (``first`` may be a first name or a first
+#: purchase): flagged when their values look like names (:func:`name_likeness`).
+AMBIGUOUS_NAME = re.compile(r"^_(first|last|given|family|middle|nom|nombre|initials?)_$")
+#: A name: capitalised words of letters (apostrophes, hyphens and particles allowed).
+_PARTICLE = r"((de|da|van|von|del|della|la|le|di|du|der|den|ter|bin|al) )"
+_WORD = r"\p{Lu}[\p{L}'’]*\p{Ll}"
+_NAME_VALUE = rf"^{_PARTICLE}{{0,2}}{_WORD}([ \-]{_PARTICLE}{{0,2}}{_WORD}){{0,3}}$"
+#: Distinct values a column needs before its values can be judged name-like.
+MIN_DISTINCT_NAMES = 10
+
+
+def ambiguous_name(column: str) -> bool:
+    """Whether the column's name is one that sometimes holds a person's name (``first``)."""
+    return bool(AMBIGUOUS_NAME.search(_tokens(column)))
+
+
+def name_likeness(values: Any) -> float:
+    """Share of the distinct non-empty values that look like a person's name.
+
+    A value looks like a name when it is one to four capitalised words of letters (``Ann``,
+    ``O'Neil``, ``McDonald``, ``Jean-Luc``, ``de la Cruz``). Columns with fewer than
+    :data:`MIN_DISTINCT_NAMES` distinct values (``Y``/``N``, regions, grades) score 0:
+    a handful of capitalised categories is not a list of people.
+    """
+    distinct = pc.unique(_strings(values).drop_null())
+    distinct = distinct.filter(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(distinct)), 0))
+    if len(distinct) < MIN_DISTINCT_NAMES:
+        return 0.0
+    matched = pc.match_substring_regex(pc.utf8_trim_whitespace(distinct), _NAME_VALUE)
+    return float(pc.sum(matched).as_py() or 0) / len(distinct)
+
+
+def _tokens(column: str) -> str:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column)
+    return "_" + re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_") + "_"
+
+
 def name_kind(column: str) -> PiiKind | None:
     """The PII kind a column's name suggests, or ``None``.
 
@@ -103,8 +141,7 @@ def name_kind(column: str) -> PiiKind | None:
     >>> name_kind("customerEmail"), name_kind("DateOfBirth"), name_kind("model_name")
     (<PiiKind.EMAIL: 'email'>, <PiiKind.DATE_OF_BIRTH: 'date_of_birth'>, None)
     """
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", column)
-    tokens = "_" + re.sub(r"[^a-z0-9]+", "_", spaced.lower()).strip("_") + "_"
+    tokens = _tokens(column)
     for kind, pattern in NAME_PATTERNS:
         if pattern.search(tokens):
             return kind

@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from charter.checks.context import CheckContext
 from charter.checks.model_inputs import consumed_columns
-from charter.checks.pii import VALUE_PATTERNS, PiiKind, match_patterns, name_kind
+from charter.checks.pii import (
+    VALUE_PATTERNS,
+    PiiKind,
+    ambiguous_name,
+    match_patterns,
+    name_kind,
+    name_likeness,
+)
 from charter.checks.registry import check
 from charter.errors import CheckError
 from charter.evidence import Finding, Threshold, Verdict
@@ -104,11 +111,20 @@ def protected_attributes_not_features(
             details=details,
         )
     via = "; ".join(f"{c} via {r}" for c, r in offending.items())
-    hint = (
-        "retrain without them: list them under 'drop' in the ColumnTransformer (or use"
-        " remainder='drop'), or remove them from data.features; keep them in the data for"
-        " fairness checks"
-    )
+    by_design = [str(c) for c in getattr(ctx.model, "sensitive_", [])]
+    if getattr(ctx.model, "charter_decides_per_group", False) and set(offending) <= set(by_design):
+        hint = (
+            "this model was made by threshold_optimizer, which decides with the sensitive"
+            " attribute by design (a threshold per group); accept and document that use (set"
+            " this rule's severity to warn), or mitigate with reweighing or"
+            " exponentiated_gradient, whose models do not read it"
+        )
+    else:
+        hint = (
+            "retrain without them: list them under 'drop' in the ColumnTransformer (or use"
+            " remainder='drop'), or remove them from data.features; keep them in the data for"
+            " fairness checks"
+        )
     details["hint"] = hint
     return ctx.finding(
         rule,
@@ -164,6 +180,8 @@ def pii_scan(ctx: CheckContext, rule: Rule, params: PiiScanParams) -> Finding:
             if kind is not None and kind in kinds and not isinstance(schema[column], nw.Boolean):
                 report.setdefault(column, {})["by_name"] = kind.value
     sample_info: dict[str, Any] = {}
+    if params.by_value and PiiKind.NAME in kinds:
+        _confirm_names(ctx, columns, schema, report, params)
     if params.by_value:
         patterns = [p for p, k in VALUE_PATTERNS.items() if k in kinds]
         textual = [
@@ -200,7 +218,9 @@ def pii_scan(ctx: CheckContext, rule: Rule, params: PiiScanParams) -> Finding:
             entry = report[column]
             found = dict(entry.get("kinds", {}))
             what = ", ".join(f"{k} {s:.0%} of values" for k, s in found.items() if s > 0)
-            named = f"named like {entry['by_name']}" if entry["by_name"] else ""
+            named = entry.get("why") or (
+                f"named like {entry['by_name']}" if entry["by_name"] else ""
+            )
             parts.append(f"{column} ({'; '.join(p for p in (named, what) if p)})")
         message = f"personal data in {len(offending)} column(s): {', '.join(parts)}"
     else:
@@ -215,6 +235,41 @@ def pii_scan(ctx: CheckContext, rule: Rule, params: PiiScanParams) -> Finding:
         message=message,
         details=details,
     )
+
+
+def _confirm_names(
+    ctx: CheckContext,
+    columns: list[str],
+    schema: Any,
+    report: dict[str, dict[str, Any]],
+    params: PiiScanParams,
+) -> None:
+    """Flag ``first``, ``last``, ``given``... when their values look like people's names."""
+    candidates = [
+        c
+        for c in columns
+        if c not in report
+        and ambiguous_name(c)
+        and isinstance(schema[c], nw.String | nw.Categorical | nw.Enum)
+    ]
+    if not candidates:
+        return
+    sample = ctx.data.select(candidates).head(params.sample_size)
+    if isinstance(sample, nw.LazyFrame):
+        sample = sample.collect()
+    table = sample.to_arrow()
+    for column in candidates:
+        share = name_likeness(table.column(column))
+        if share >= NAME_LIKENESS_MIN:
+            report[column] = {
+                "by_name": PiiKind.NAME.value,
+                "name_likeness": share,
+                "why": f"named '{column}' and {share:.0%} of its distinct values look like names",
+            }
+
+
+#: Share of distinct values that must look like names for ``first``/``last`` to count.
+NAME_LIKENESS_MIN = 0.8
 
 
 def _value_shares(

@@ -1,7 +1,9 @@
 """The ``charter`` command: a thin Typer layer over the library.
 
-Each concern has its own module in :mod:`charter.cli` that adds its commands to :data:`app`;
-command modules import the library inside the command functions, so `charter --help` stays fast.
+The CLI is a tree: this module imports the command modules (``*_cmds``) and mounts the Typer
+app of each on :data:`app`; command modules import the shared :mod:`charter.cli.console`
+(consoles, error printing, the registry session) and :mod:`charter.cli.findings`, never each
+other. They import the library inside the command functions, so `charter --help` stays fast.
 Errors derived from :class:`~charter.errors.CharterError` print their message and hint and exit
 with the error's code (2: could not run, 1: a blocking rule failed); anything else exits 2 with
 a short message, the traceback only with ``--debug``.
@@ -15,6 +17,20 @@ from typing import Annotated
 
 import typer
 
+from charter.cli import (
+    audit_cmds,
+    card_cmds,
+    check_cmds,
+    integrity_cmds,
+    keys_cmds,
+    mitigate_cmds,
+    monitor_cmds,
+    policy_cmds,
+    registry_cmds,
+    serve_cmds,
+    serving_cmds,
+    user_cmds,
+)
 from charter.cli.console import console, err_console, print_error
 from charter.errors import CharterError
 
@@ -29,35 +45,62 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("charter-governance")
+        except metadata.PackageNotFoundError:
+            version = "unknown"
+        typer.echo(f"charter {version}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="CHARTER_DEBUG")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print Charter's version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
     ] = False,
 ) -> None:
     if debug:
         os.environ["CHARTER_DEBUG"] = "1"
 
 
+#: The command modules, in the order their commands are listed by ``charter --help``.
+COMMAND_MODULES = (
+    check_cmds,
+    mitigate_cmds,
+    policy_cmds,
+    user_cmds,
+    registry_cmds,
+    card_cmds,
+    monitor_cmds,
+    audit_cmds,
+    keys_cmds,
+    integrity_cmds,
+    serve_cmds,
+    serving_cmds,
+)
+for _module in COMMAND_MODULES:
+    app.add_typer(_module.app)
+
+
 def _register_commands() -> None:
-    # Each module adds its commands to `app` on import.
-    from charter.cli import (  # noqa: F401
-        audit_cmds,
-        card_cmds,
-        check_cmds,
-        mitigate_cmds,
-        monitor_cmds,
-        policy_cmds,
-        registry_cmds,
-        serve_cmds,
-        serving_cmds,
-        user_cmds,
-    )
+    """Kept for callers of old: the commands are mounted when this module is imported."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by the ``charter`` console script)."""
-    _register_commands()
     debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
         os.environ.get("CHARTER_DEBUG")
     )

@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from charter.cli.app import app, console, err_console
-from charter.errors import CharterError, DataError
-from charter.evidence import Evidence, Finding, Verdict
+from charter.cli.console import console, err_console
+from charter.cli.findings import print_summary
+from charter.errors import CharterError, PolicyError
 
-_TABLE_WIDTH = 120
-_VERDICT_STYLE = {
-    Verdict.PASS: "[green]pass[/]",
-    Verdict.FAIL: "[bold red]FAIL[/]",
-    Verdict.ERROR: "[bold red]ERROR[/]",
-    Verdict.SKIPPED: "[dim]skipped[/]",
-}
+__all__ = ["app", "print_summary"]
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 
 @app.command("check")
@@ -35,9 +29,10 @@ def check_command(
     data: Annotated[
         Path, typer.Option("--data", "-d", help="Evaluation data (Parquet, CSV, Arrow).")
     ],
-    policy: Annotated[Path, typer.Option("--policy", "-p", help="The policy.yaml.")] = Path(
-        "policy.yaml"
-    ),
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="The policy (default: policy.yaml in this folder)."),
+    ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", "-m", help="Model artifact (.skops; .pkl/.joblib).")
     ] = None,
@@ -80,25 +75,52 @@ def check_command(
         Path | None,
         typer.Option("--markdown", help="Also append the Markdown summary to this file."),
     ] = None,
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="Ed25519 private key (PEM): sign the evidence, writing evidence.dsse.json.",
+        ),
+    ] = None,
 ) -> None:
     """Run the policy's gate on a model and data; exit 1 when a blocking rule fails."""
     from charter.gate import check
     from charter.report import render_markdown, write_outputs
+    from charter.signing import load_private_key
 
+    signing_key = load_private_key(sign) if sign is not None else None  # fail before the run
+
+    if policy is None:
+        policy = Path("policy.yaml")
+        if not policy.exists():
+            raise PolicyError(
+                f"no --policy was given and there is no policy.yaml in {Path.cwd()}",
+                hint="pass --policy PATH, or write a policy.yaml here (docs/policy.md;"
+                " examples/credit_risk/policy.yaml is a complete one)",
+            )
     evidence = check(
         policy,
         data,
         model=model,
         target=target,
         baseline=baseline,
-        predictions=_column_or_file(predictions, "predictions"),
-        scores=_column_or_file(scores, "scores"),
+        predictions=predictions,
+        scores=scores,
         stage=stage,
         trust_pickle=trust_pickle,
         sha256=sha256,
         trusted_types=trust_type or (),
     )
     outputs = write_outputs(evidence, out)
+    if signing_key is not None:
+        from charter.signing import write_evidence_signature
+
+        signature = write_evidence_signature(evidence, signing_key, outputs.evidence.parent)
+        err_console.print(f"signed: {signature}", highlight=False)
+    else:  # a signature of an earlier run would sit beside evidence it does not sign
+        from charter.signing import EVIDENCE_SIGNATURE_FILE
+
+        outputs.evidence.with_name(EVIDENCE_SIGNATURE_FILE).unlink(missing_ok=True)
     print_summary(evidence)
     summary_md = render_markdown(evidence, report_path=str(outputs.report))
     if markdown is not None:
@@ -113,78 +135,6 @@ def check_command(
     console.print(f"report:   [bold]{outputs.report}[/]", highlight=False)
     if not evidence.passed:
         raise typer.Exit(1)
-
-
-def print_summary(evidence: Evidence) -> None:
-    """Print the findings table and the verdict line."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("rule", "section", "metric", "value", "threshold", "verdict"):
-        table.add_column(name, no_wrap=True, justify="right" if name == "value" else "left")
-    for finding in evidence.findings:
-        table.add_row(
-            finding.rule_id,
-            finding.section,
-            finding.metric or "-",
-            _value(finding),
-            finding.threshold.describe() if finding.threshold else "-",
-            _verdict(finding),
-        )
-    # never crop a row: CI logs are read at 80 columns but keep long lines
-    if console.width >= _TABLE_WIDTH:
-        console.print(table)
-    else:
-        wide = Console(
-            file=console.file,
-            width=_TABLE_WIDTH,
-            force_terminal=console.is_terminal,
-            no_color=console.no_color,
-        )
-        wide.print(table, crop=False)
-    counts = evidence.summary()
-    line = (
-        f"{counts['total']} rules: {counts['passed']} passed, {counts['failed']} failed,"
-        f" {counts['errors']} errors, {counts['warnings']} warnings, {counts['skipped']} skipped"
-    )
-    colour = {"passed": "green", "failed": "red"}.get(evidence.status, "yellow")
-    status = evidence.status.replace("_", " ").upper()
-    console.print(f"[bold {colour}]{status}[/] {evidence.model_name}: {line}", highlight=False)
-    for finding in evidence.blocking_findings:
-        console.print(f"  [red]✗[/] {finding.rule_id}: {finding.message}", highlight=False)
-
-
-def _value(finding: Finding) -> str:
-    from charter.report.html import format_number
-
-    return "-" if finding.value is None else format_number(finding.value)
-
-
-def _verdict(finding: Finding) -> str:
-    if finding.warning:
-        return "[yellow]warn[/]"
-    return _VERDICT_STYLE[finding.verdict]
-
-
-def _column_or_file(value: str | None, role: str) -> Any:
-    """A column name as given, or the values of a one-column file."""
-    import numpy as np
-
-    from charter.stats.frames import SUPPORTED_DATA_FILES, read_data_file
-
-    if value is None:
-        return None
-    path = Path(value)
-    if path.suffix.lower() not in SUPPORTED_DATA_FILES:
-        return value
-    if not path.exists():
-        raise DataError(f"{role} file {path} does not exist", hint="check the path")
-    frame = read_data_file(path)
-    if len(frame.columns) != 1:
-        raise DataError(
-            f"{role} file {path} has {len(frame.columns)} columns; it must have exactly one",
-            hint=f"write only the {role} to the file, or add them to the data and pass the"
-            " column name",
-        )
-    return np.asarray(frame.get_column(frame.columns[0]).to_numpy())
 
 
 def _append(path: Path, text: str) -> None:

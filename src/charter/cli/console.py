@@ -8,18 +8,41 @@ registry named by ``CHARTER_HOME`` / ``CHARTER_DATABASE_URL``; :func:`acting` is
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
+from rich.table import Table
 
-from charter.errors import CharterError
+from charter.errors import CharterError, NotFoundError
+from charter.terminal import terminal_safe
 
 if TYPE_CHECKING:
     from charter.registry import Actor, Registry
 
-console = Console()
-err_console = Console(stderr=True)
+
+class SafeConsole(Console):
+    r"""A console that shows control characters in printed text as escapes (``\x1b``).
+
+    Charter's own colours are styles, applied after this; what is escaped is text — a stored
+    name, a reason, a message quoting user input — so nothing printed can drive the terminal
+    (move the cursor, clear the screen, rewrite a line a reviewer reads).
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment
+            if segment.control
+            else Segment(terminal_safe(segment.text, keep="\n\t"), segment.style, None)
+            for segment in buffer
+        )
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
 
 #: The command-line option of each field the library names in its errors (when not ``--field``).
@@ -53,15 +76,57 @@ def print_error(exc: CharterError) -> None:
 
 
 def open_registry() -> Registry:
-    """The registry of this working directory / environment."""
+    """The registry of this working directory / environment (an error when there is none)."""
     from charter.registry import Registry  # on first use: `charter --help` stays fast
 
     return Registry.open()
 
 
+def find_registry() -> Registry | None:
+    """The registry of this environment, or ``None`` when there is none.
+
+    For commands that can run without a registry, such as ``charter monitor``.
+    """
+    try:
+        return open_registry()
+    except NotFoundError:
+        return None
+
+
 def acting(registry: Registry) -> Actor:
-    """The user of ``$CHARTER_TOKEN``."""
+    """The user of ``$CHARTER_TOKEN`` (an error without one)."""
     return registry.actor_from_env()
+
+
+def token_actor(registry: Registry) -> Actor | None:
+    """The user of ``$CHARTER_TOKEN`` (a wrong token is an error); ``None`` without a token."""
+    from charter.registry import TOKEN_ENV
+
+    if not os.environ.get(TOKEN_ENV):
+        return None
+    return registry.actor_from_env()
+
+
+#: The help of every ``--json`` option.
+JSON_HELP = "Print JSON instead of text (one document on standard output, for scripts)."
+
+
+def keep_whole(table: Table, *headers: str) -> Table:
+    """Never truncate the identifiers of ``table``: its ``headers`` columns stay whole.
+
+    At 80 columns without a TTY (a CI log) rich shrinks every column and cuts the ends off
+    (``allowed_cate…``). The named columns get the width of their longest cell and never wrap;
+    every other column folds its text onto more lines instead of cutting it. Call it after the
+    rows are added.
+    """
+    for column in table.columns:
+        cells = [str(cell) for cell in column.cells]
+        if column.header in headers:
+            column.min_width = max([len(str(column.header)), *(len(c) for c in cells)])
+            column.no_wrap = True
+        else:
+            column.overflow = "fold"
+    return table
 
 
 def print_json(value: Any) -> None:

@@ -3,12 +3,61 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from charter.cli.app import app, console
+from charter.cli.console import console
+from charter.cli.findings import print_summary
 from charter.errors import CharterError
+from charter.evidence import Evidence, sha256_file
+
+
+def compare_metrics(before: Evidence, after: Evidence) -> dict[str, Any]:
+    """Each metric rule's value and verdict before and after mitigation, with the gate's status.
+
+    Returns
+    -------
+    dict
+        ``{"before": {...}, "after": {...}, "metrics": {rule_id: {...}}}``, JSON-able.
+    """
+    previous = {f.rule_id: f for f in before.findings}
+    metrics: dict[str, Any] = {}
+    for finding in after.findings:
+        old = previous.get(finding.rule_id)
+        if (
+            finding.metric is None
+            or old is None
+            or finding.section
+            not in (
+                "fairness",
+                "performance",
+            )
+        ):
+            continue
+        metrics[finding.rule_id] = {
+            "metric": finding.metric,
+            "section": finding.section,
+            "before": _number(old.value),
+            "after": _number(finding.value),
+            "outcome_before": old.outcome.value,
+            "outcome_after": finding.outcome.value,
+        }
+    return {
+        "before": {"status": before.status, "summary": before.summary()},
+        "after": {"status": after.status, "summary": after.summary()},
+        "metrics": metrics,
+    }
+
+
+def _number(value: float | None) -> float | None:
+    import math
+
+    return None if value is None or math.isnan(value) else float(value)
+
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 
 @app.command("mitigate")
@@ -83,6 +132,7 @@ def mitigate_command(
     estimator = load_model(model, sha256=sha256, trust_pickle=trust_pickle)
     frame = read_data_file(data)
     positive = loaded_policy.data.positive_label if loaded_policy else 1
+    source = {"path": str(model), "sha256": sha256_file(model)}
     with console.status(f"mitigating with {method} on {', '.join(columns)}"):
         fair = mitigate(
             estimator,
@@ -92,16 +142,25 @@ def mitigate_command(
             method=method,
             constraint=constraint,
             positive_label=positive,
+            source=source,
         )
     save_model(fair, out)
     console.print(f"mitigated model ({method}): [bold]{out}[/]", highlight=False)
     if check_data is None or loaded_policy is None:
+        console.print(
+            "the mitigation is recorded in the model; pass --check-data (and --policy) to"
+            " record the metrics before and after it",
+            highlight=False,
+        )
         return
-    from charter.cli.check_cmds import print_summary
     from charter.gate import check
     from charter.report import write_outputs
 
+    with console.status("checking the model before mitigation"):
+        before = check(loaded_policy, check_data, model=estimator, target=label, progress=False)
     evidence = check(loaded_policy, check_data, model=out, target=label)
+    record = {**evidence.extras.get("mitigation", {}), **compare_metrics(before, evidence)}
+    evidence = evidence.model_copy(update={"extras": {**evidence.extras, "mitigation": record}})
     outputs = write_outputs(evidence, check_out)
     print_summary(evidence)
     console.print(f"evidence: [bold]{outputs.evidence}[/]", highlight=False)

@@ -21,16 +21,26 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.app import app, console, err_console
+from charter.cli.console import (
+    acting,
+    console,
+    err_console,
+    keep_whole,
+    open_registry,
+    print_error,
+)
 from charter.errors import CharterError, DataError, NotFoundError
-from charter.evidence import Verdict
 
+app = typer.Typer()  # mounted by charter.cli.app
+
+#: Style of each outcome tone; and the width from which messages fit in the table.
 _STYLE = {
-    Verdict.PASS: "[green]pass[/]",
-    Verdict.FAIL: "[bold red]FAIL[/]",
-    Verdict.ERROR: "[bold red]ERROR[/]",
-    Verdict.SKIPPED: "[dim]skipped[/]",
+    "ok": "[green]%s[/]",
+    "bad": "[bold red]%s[/]",
+    "warn": "[yellow]%s[/]",
+    "muted": "[dim]%s[/]",
 }
+_WIDE = 120
 
 
 @app.command("monitor")
@@ -182,9 +192,7 @@ def monitor_command(
         try:
             return job(a, b)
         except CharterError as exc:  # a bad log today must not stop tomorrow's run
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-            if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False)
+            print_error(exc)
             return exc.exit_code
 
     runs = scheduler.run_on_schedule(
@@ -201,25 +209,35 @@ def monitor_command(
 def _session() -> tuple[Any, Any]:
     """The registry and the acting user, or ``None`` for either.
 
-    The registry is CHARTER_HOME's / CHARTER_DATABASE_URL's (``None`` when there is none); the
-    user is ``$CHARTER_TOKEN``'s (``None`` without a token; a wrong token exits 2).
+    The registry is CHARTER_HOME's / CHARTER_DATABASE_URL's (``None`` when there is none: an
+    unregistered model is monitored from --policy and --reference); the user is
+    ``$CHARTER_TOKEN``'s (``None`` without a token; a wrong token exits 2).
     """
-    from charter.registry import TOKEN_ENV, Registry
+    from charter.registry import TOKEN_ENV
 
     try:
-        registry = Registry.open()
+        registry = open_registry()
     except NotFoundError:
         return None, None
-    return registry, registry.actor_from_env() if os.environ.get(TOKEN_ENV) else None
+    return registry, acting(registry) if os.environ.get(TOKEN_ENV) else None
 
 
 def _print(outcome: Any) -> None:
     result = outcome.result
     run = result.run
-    table = Table("rule", "check", "verdict", "severity", "message", title=None)
+    # Narrow terminals (a CI log at 80 columns) get the messages under the table, one per
+    # line, instead of a message column wrapped over many lines.
+    narrow = console.width < _WIDE
+    headers = ["rule", "check", "outcome", "severity"] + ([] if narrow else ["message"])
+    table = Table(*headers, title=None)
     for f in result.findings:
-        table.add_row(f.rule_id, f.check, _STYLE[f.verdict], f.severity.value, f.message)
-    console.print(table)
+        cells = [f.rule_id, f.check, _STYLE[f.outcome.tone] % f.outcome.value, f.severity.value]
+        table.add_row(*cells, *([] if narrow else [f.message]))
+    console.print(keep_whole(table, "rule", "check", "outcome"))
+    if narrow:
+        for f in result.findings:
+            if f.outcome.failed:
+                console.print(f"  {f.rule_id}: {f.message}", highlight=False)
     status = result.evidence.status
     colour = {"failed": "bold red", "passed": "green"}.get(status, "yellow")
     period = (

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from charter.cli.app import app, console
+from charter.cli.console import console, keep_whole, print_json
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -40,17 +43,52 @@ def validate(
 @app.command("checks")
 def list_checks(
     section: Annotated[str | None, typer.Option(help="Only checks of this section.")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print JSON: one object per check (id, section, metric, params with their"
+            " types and defaults, description, controls, needs).",
+        ),
+    ] = False,
 ) -> None:
     """List the checks rules can use, built-in and from plugins."""
     from charter.checks.registry import available_checks
 
+    specs = [
+        spec
+        for spec in sorted(available_checks().values(), key=lambda s: (s.section, s.id))
+        if not section or spec.section == section
+    ]
+    if as_json:
+        print_json([_check_json(spec) for spec in specs])
+        return
     table = Table("check", "section", "metric", "params", "description")
-    for spec in sorted(available_checks().values(), key=lambda s: (s.section, s.id)):
-        if section and spec.section != section:
-            continue
+    for spec in specs:
         params = ", ".join(spec.params.model_fields) or "-"
         table.add_row(spec.id, spec.section, spec.metric or "-", params, spec.description)
-    console.print(table)
+    console.print(keep_whole(table, "check", "section"))
+
+
+def _check_json(spec: Any) -> dict[str, Any]:
+    return {
+        "id": spec.id,
+        "section": spec.section,
+        "metric": spec.metric,
+        "description": spec.description,
+        "params": {
+            name: {
+                "type": str(field.annotation).replace("typing.", ""),
+                "default": None
+                if field.is_required()
+                else field.get_default(call_default_factory=True),
+                "required": field.is_required(),
+            }
+            for name, field in spec.params.model_fields.items()
+        },
+        "controls": list(getattr(spec, "controls", ()) or ()),
+        "needs": list(getattr(spec, "needs", ()) or ()),
+    }
 
 
 @app.command("controls")
@@ -63,4 +101,4 @@ def list_controls(
     table = Table("control", "title", "evidence")
     for control in catalogue(framework):
         table.add_row(control.id, control.title, ", ".join(control.evidence))
-    console.print(table)
+    console.print(keep_whole(table, "control"))

@@ -12,11 +12,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from charter.cli.app import app
-from charter.cli.console import acting, console, err_console, open_registry, print_json
+from charter.cli.console import (
+    JSON_HELP,
+    acting,
+    console,
+    err_console,
+    keep_whole,
+    open_registry,
+    print_json,
+)
 from charter.errors import CharterError
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 alias_app = typer.Typer(help="Point free names at versions.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Evidence kept with versions.", no_args_is_help=True)
@@ -128,7 +139,7 @@ def register(
 
 
 @app.command("models")
-def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def models(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """List registered models."""
     with open_registry() as registry:
         summaries = registry.list_models(actor=acting(registry))
@@ -145,13 +156,13 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             ", ".join(map(str, s.staging)) or "-",
             s.created_by,
         )
-    console.print(table)
+    console.print(keep_whole(table, "model", "production", "staging"))
 
 
 @app.command("versions")
 def versions(
     name: Annotated[str, typer.Argument(help="The model.")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List the versions of a model with stage, aliases and evidence."""
     with open_registry() as registry:
@@ -173,13 +184,13 @@ def versions(
             v.created_by,
             ", ".join(f.flag for f in v.open_flags) or "",
         )
-    console.print(table)
+    console.print(keep_whole(table, "version", "stage", "aliases"))
 
 
 @app.command("show")
 def show(
     ref: Annotated[str, typer.Argument(help="NAME:VERSION (number, stage, alias or latest).")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Show one version: lineage, policy, evidence, stage history."""
     from charter.registry import split_ref
@@ -237,8 +248,6 @@ def show(
             f"  stage      {h.from_stage or '-'} -> {h.to_stage} by {h.actor} "
             f"at {h.at:%Y-%m-%d %H:%M:%S}"
         )
-    from rich.markup import escape
-
     for f in version.flags:
         raised = escape(
             f"{f.flag}: {f.reason} (raised by {f.created_by} at {f.created_at:%Y-%m-%d %H:%M})"
@@ -297,18 +306,30 @@ def download(
 
 # ---------------------------------------------------------------------- promotion
 def _describe_request(request: Any) -> str:
+    from charter.registry.names import terminal_safe
+    from charter.registry.safeguards import leaving_message
+
+    if request.status == "completed" and request.kind == "demotion":
+        left = leaving_message(request.model, request.version, request.to_stage)
+        return f"[bold yellow]{left}[/]"
     if request.status == "completed":
         return f"[green]promoted[/] {request.model}:{request.version} to {request.to_stage}"
     if request.status == "pending":
         missing = request.required_approvals - request.valid_approvals
+        what = {"demotion": "out of production ", "rollback": "rollback "}.get(request.kind, "")
+        changes = (
+            "; its policy is looser than production's: " + "; ".join(request.changes)
+            if request.changes
+            else ""
+        )
         return (
-            f"request {request.id}: {request.model}:{request.version} -> {request.to_stage} waits "
-            f"for {missing} more approval(s) "
+            f"request {request.id}: {what}{request.model}:{request.version} -> "
+            f"{request.to_stage} waits for {missing} more approval(s) "
             f"({request.valid_approvals}/{request.required_approvals}); "
-            f"an approver runs `charter approve {request.id}`"
+            f"an approver runs `charter approve {request.id}`" + escape(changes)
         )
     return f"request {request.id} is {request.status}" + (
-        f": {request.reason}" if request.reason else ""
+        f": {escape(terminal_safe(request.reason))}" if request.reason else ""
     )
 
 
@@ -355,7 +376,7 @@ def reject(
 def requests(
     all_: Annotated[bool, typer.Option("--all", help="Include decided requests.")] = False,
     model: Annotated[str | None, typer.Option(help="Only this model.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """List promotion requests waiting for approval."""
     with open_registry() as registry:
@@ -380,7 +401,7 @@ def requests(
             f"{r.requested_at:%Y-%m-%d %H:%M}",
             r.reason or "",
         )
-    console.print(table)
+    console.print(keep_whole(table, "id", "version", "to", "status"))
 
 
 @app.command("archive")
@@ -390,11 +411,18 @@ def archive(
 ) -> None:
     """Archive a version (takes it out of production or staging)."""
     from charter.registry import split_ref
+    from charter.registry.safeguards import leaving_message
 
     name, version_ref = split_ref(ref)
     with open_registry() as registry:
-        version = registry.archive(name, version_ref, actor=acting(registry), reason=reason)
-    console.print(f"archived {version.ref}")
+        actor = acting(registry)
+        was = registry.get_version(name, version_ref, actor=actor).stage
+        version = registry.archive(name, version_ref, actor=actor, reason=reason)
+    if was == "production":
+        left = leaving_message(name, version.number, "archived")
+        console.print(f"[bold yellow]{left}[/]", highlight=False)
+    else:
+        console.print(f"archived {version.ref}")
 
 
 @alias_app.command("set")
@@ -475,3 +503,37 @@ def mlflow_log_evidence(
             registry, name, version_ref, actor=acting(registry), run_id=run_id
         )
     console.print(f"logged the evidence of {ref} to MLflow run {target}")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION")],
+    data: Annotated[Path, typer.Option(help="The evaluation data the gate read (same bytes).")],
+    target: Annotated[
+        str | None, typer.Option(help="Column of true labels (default: as the gate ran).")
+    ] = None,
+) -> None:
+    """Have the registry re-run the gate on the data and mark the evidence verified."""
+    from charter.registry import split_ref
+
+    name, version_ref = split_ref(ref)
+    with open_registry() as registry:
+        version = registry.verify_evidence(
+            name, version_ref, data, actor=acting(registry), target=target
+        )
+    console.print(
+        f"verified the evidence of {version.ref}: the registry's own run of the gate gives the"
+        " same findings",
+        highlight=False,
+    )
+
+
+@app.command("rollback")
+def rollback(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    note: Annotated[str | None, typer.Option(help="Why, for the approvers.")] = None,
+) -> None:
+    """Ask to put the previous production version back in production (its own request)."""
+    with open_registry() as registry:
+        request = registry.request_rollback(name, actor=acting(registry), note=note)
+    console.print(_describe_request(request), highlight=False)

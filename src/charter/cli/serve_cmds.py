@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from charter.cli.app import app, err_console
+from charter.cli.console import err_console
+
+app = typer.Typer()  # mounted by charter.cli.app
 
 
 def log_config(level: str) -> dict[str, Any]:

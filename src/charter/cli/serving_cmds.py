@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.app import app, console
+from charter.cli.console import console
+
+app = typer.Typer()  # mounted by charter.cli.app
 
 
 @app.command("suspend")

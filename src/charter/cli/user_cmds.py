@@ -11,8 +11,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from charter.cli.app import app
-from charter.cli.console import acting, console, err_console, open_registry, print_json, print_token
+from charter.cli.console import (
+    JSON_HELP,
+    acting,
+    console,
+    err_console,
+    open_registry,
+    print_json,
+    print_token,
+)
+from charter.registry.roles import parse_role
+
+#: The commands of this module; :mod:`charter.cli.app` mounts them.
+app = typer.Typer()
 
 user_app = typer.Typer(help="Manage users and their roles (admin).", no_args_is_help=True)
 token_app = typer.Typer(help="Create and revoke API tokens.", no_args_is_help=True)
@@ -35,7 +46,7 @@ def init(
     registry, token = Registry.initialize(admin=admin, artifact_store=artifact_store)
     err_console.print(
         f"[green]created[/] the registry at {describe_url(database_url())} "
-        f"(audit trail: {registry.audit_alg}; artifacts: {registry.artifacts.url})",
+        f"(audit trail: {registry.audit_alg}; artifacts: {registry.artifacts.display_url})",
         highlight=False,
     )
     err_console.print(
@@ -60,8 +71,6 @@ def user_add(
     role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
 ) -> None:
     """Add a user with roles and print their first token (shown once)."""
-    from charter.registry.roles import parse_role
-
     roles = [parse_role(r) for r in role]
     with open_registry() as registry:
         token = registry.add_user(username, roles, actor=acting(registry))
@@ -78,8 +87,6 @@ def user_grant(
     role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
 ) -> None:
     """Give a user more roles."""
-    from charter.registry.roles import parse_role
-
     roles = [parse_role(r) for r in role]
     with open_registry() as registry:
         held = registry.grant(username, roles, actor=acting(registry))
@@ -92,8 +99,6 @@ def user_remove_role(
     role: Annotated[str, typer.Option("--role", help="The role to take away.")],
 ) -> None:
     """Take a role away from a user."""
-    from charter.registry.roles import parse_role
-
     with open_registry() as registry:
         held = registry.revoke_role(username, parse_role(role), actor=acting(registry))
     console.print(f"{username}: {', '.join(held) or 'no role'}")
@@ -108,7 +113,7 @@ def user_disable(username: Annotated[str, typer.Argument()]) -> None:
 
 
 @user_app.command("list")
-def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def user_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """List users and roles."""
     with open_registry() as registry:
         users = registry.list_users(actor=acting(registry))

@@ -105,10 +105,12 @@ def _naive_if_needed(frame: nw.LazyFrame[Any], timestamp: str, moment: datetime)
 
 
 def _as_datetime(value: Any) -> datetime:
+    # pandas warns (UserWarning) when nanoseconds are dropped; microseconds are all a window
+    # boundary needs, so the conversion is silent.
     if isinstance(value, datetime):
-        return as_utc(value.to_pydatetime() if hasattr(value, "to_pydatetime") else value)
+        return as_utc(value.to_pydatetime(warn=False) if hasattr(value, "to_pydatetime") else value)
     if hasattr(value, "to_pydatetime"):
-        return as_utc(value.to_pydatetime())
+        return as_utc(value.to_pydatetime(warn=False))
     raise DataError(f"cannot read the timestamp {value!r}", hint="store timestamps as datetimes")
 
 

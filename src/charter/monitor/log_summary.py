@@ -159,11 +159,18 @@ def _missing(wanted: Sequence[str], present: Iterable[str]) -> list[str]:
 def _require_timestamp(frame: AnyFrame, timestamp: str) -> None:
     names = column_names(frame)
     if timestamp not in names:
-        guess = did_you_mean(timestamp, names)
-        raise DataError(
-            f"timestamp column '{timestamp}' is not in the log" + (f" ({guess})" if guess else ""),
-            hint="name it with --timestamp or monitoring.timestamp_column in the policy",
-        )
+        raise no_timestamp(timestamp, list(names))
+
+
+def no_timestamp(timestamp: str, names: list[str]) -> DataError:
+    """The error for a timestamp column the log lacks: it lists the log's columns."""
+    guess = did_you_mean(timestamp, names)
+    shown = ", ".join(names[:30]) + (f", … ({len(names)} in all)" if len(names) > 30 else "")
+    return DataError(
+        f"timestamp column '{timestamp}' is not in the log" + (f" ({guess})" if guess else ""),
+        hint=f"the log's columns: {shown}; name the time column with --timestamp or"
+        " monitoring.timestamp_column in the policy",
+    )
 
 
 def _prediction_column(spec: LabelSpec, names: Sequence[str]) -> str | None:

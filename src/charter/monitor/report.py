@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jinja2 import Environment
 
+from charter.evidence import Finding, Threshold
 from charter.stats.drift import METHODS, ColumnDrift, DatasetDrift, dataset_drift, rebin
 from charter.stats.profile import ColumnKind, ColumnProfile
 
@@ -123,7 +124,7 @@ def drift_share_plot(result: MonitorResult) -> str | None:
     ax.axhline(limit, color=_BAD, linestyle="--", linewidth=1, label=f"drift share {limit:g}")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of drifted columns")
-    ax.legend(fontsize=8, frameon=False)
+    _legend(ax)
     fig.autofmt_xdate()
     return _svg(fig)
 
@@ -172,7 +173,7 @@ def distribution_plot(reference: ColumnProfile, current: ColumnProfile, drift: C
     ax.set_title(
         f"{reference.name}: {method} = {score} (threshold {drift.threshold:g})", fontsize=9
     )
-    ax.legend(fontsize=8, frameon=False)
+    _legend(ax)
     return _svg(fig)
 
 
@@ -190,7 +191,7 @@ def metric_over_time_plot(title: str, windows: Sequence[dict[str, Any]], bounds:
         lows = [ci[0] if ci and ci[0] is not None else y for ci, y in zip(cis, ys, strict=True)]
         highs = [ci[1] if ci and ci[1] is not None else y for ci, y in zip(cis, ys, strict=True)]
         ax.fill_between(xs, lows, highs, color=_REF, alpha=0.2, label="95% interval")
-    ax.plot(xs, ys, marker="o", color=_REF, label=title)
+    ax.plot(xs, ys, marker="o", color=_REF, label="per window")
     statuses = [
         w.get("status") or ("violation" if bounds is not None and not bounds.admits(y) else "ok")
         for w, y in zip(judged, ys, strict=True)
@@ -210,9 +211,76 @@ def metric_over_time_plot(title: str, windows: Sequence[dict[str, Any]], bounds:
             if limit is not None:
                 ax.axhline(limit, color=_BAD, linestyle="--", linewidth=1)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8, frameon=False)
+    _legend(ax)
     fig.autofmt_xdate()
     return _svg(fig)
+
+
+def _legend(ax: Any) -> None:
+    """The legend to the right of the axes, where it cannot cover the data."""
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def prediction_drift_plot(finding: Finding) -> str | None:
+    """The prediction (or score) column's drift score per window, against its threshold."""
+    listed = finding.details.get("windows")
+    windows = [
+        w
+        for w in (listed if isinstance(listed, list) else [])
+        if isinstance(w, dict) and w.get("value") is not None
+    ]
+    if not windows:
+        return None
+    threshold = next((w.get("threshold") for w in windows if w.get("threshold") is not None), None)
+    marked = [
+        {
+            "start": w["start"],
+            "value": w["value"],
+            "status": "violation" if w.get("drifted") else "ok",
+        }
+        for w in windows
+    ]
+    method = next((w.get("method") for w in windows if w.get("method")), "drift score")
+    column = finding.details.get("column") or "prediction"
+    return metric_over_time_plot(
+        f"{finding.rule_id}: {method} of '{column}' per window",
+        marked,
+        Threshold(max=float(threshold)) if threshold is not None else None,
+    )
+
+
+def window_verdicts(result: MonitorResult) -> dict[str, tuple[str, list[str]]]:
+    """Each window's verdict (``violation``, ``at risk``, ``ok``) and the rules behind it.
+
+    The rules come as ``"age-parity.window (violation)"``.
+
+    A window is a violation when a rule judged it so (a window rule's ``violation``, a drift
+    rule's drifted window), at risk when a rule's interval crosses its bound there.
+    """
+    verdicts: dict[str, tuple[str, list[str]]] = {}
+    rank = {"ok": 0, "at risk": 1, "violation": 2}
+    share_limit = result.run.settings.drift_share
+    for f in result.findings:
+        listed = f.details.get("windows")
+        for w in listed if isinstance(listed, list) else []:
+            if not isinstance(w, dict):
+                continue
+            start = str(w.get("start", ""))
+            status = str(w.get("status") or "")
+            if f.check == "dataset_drift" and w.get("value") is not None:
+                status = "violation" if float(w["value"]) >= share_limit else "ok"
+            elif "drifted" in w:
+                status = "violation" if w.get("drifted") else "ok"
+            status = {"at_risk": "at risk"}.get(status, status)
+            if status not in rank:
+                continue
+            word, rules = verdicts.get(start, ("ok", []))
+            if status != "ok":
+                rules = [*rules, f"{f.rule_id} ({status})"]
+            if rank[status] > rank[word]:
+                word = status
+            verdicts[start] = (word, rules)
+    return verdicts
 
 
 def _template() -> str:
@@ -243,11 +311,20 @@ def render_report(result: MonitorResult) -> str:
             )
             if svg:
                 metrics.append(svg)
+    prediction = [
+        svg
+        for f in result.findings
+        if f.check == "prediction_drift" and (svg := prediction_drift_plot(f))
+    ]
+    verdicts = window_verdicts(result)
     windows = []
     for w in run.windows:
         share = w.drift.share if w.drift is not None else math.nan
+        verdict, rules = verdicts.get(w.start.isoformat(), ("not judged", []))
         windows.append(
             {
+                "verdict": verdict,
+                "rules": ", ".join(rules),
                 "start": w.start.strftime("%Y-%m-%d %H:%M"),
                 "rows": w.rows,
                 "labelled": w.labelled_rows,
@@ -280,6 +357,7 @@ def render_report(result: MonitorResult) -> str:
         share_svg=Markup(s) if (s := drift_share_plot(result)) else None,
         distributions=[Markup(d) for d in distributions],
         metrics=[Markup(m) for m in metrics],
+        prediction=[Markup(p) for p in prediction],
         windows=windows,
         ref_rows=f"{run.reference.rows:,}",
         charter_version=result.evidence.charter_version,

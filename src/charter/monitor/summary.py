@@ -25,7 +25,6 @@ from typing import Any
 
 import narwhals as nw
 
-from charter.errors import DataError
 from charter.monitor.eager import summarize_frame
 from charter.monitor.lazy import summarize_lazy_frame
 from charter.monitor.log_summary import (
@@ -37,6 +36,7 @@ from charter.monitor.log_summary import (
     _require_timestamp,
     empty_window,
     fill_empty_windows,
+    no_timestamp,
     window_range,
 )
 from charter.monitor.logs import iter_batches, log_columns, log_files, scan_lazy
@@ -145,10 +145,7 @@ def summarize_log(
         if total is None:
             present = log_columns(log)
             if timestamp not in present:
-                raise DataError(
-                    f"timestamp column '{timestamp}' is not in the log",
-                    hint="name it with --timestamp or monitoring.timestamp_column in the policy",
-                )
+                raise no_timestamp(timestamp, list(present))
             return LogSummary(size, {}, missing_columns=tuple(_missing(wanted, present)))
         return total
     frame = to_frame(log)

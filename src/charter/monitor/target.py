@@ -26,9 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from charter.errors import DataError, NotFoundError
+from charter.errors import CharterError, DataError, NotFoundError, did_you_mean
 from charter.evidence import Evidence
 from charter.monitor.actions import ActionOutcome, take_actions
+from charter.monitor.allowlist import ActionAllowList
 from charter.monitor.profile import build_profile, profile_file
 from charter.monitor.report import write_report
 from charter.monitor.result import MonitorResult
@@ -73,6 +74,10 @@ class MonitoringRegistry(Protocol):
         """Raise a flag on the version."""
         ...
 
+    def monitoring_allowlist(self, *, actor: Any) -> ActionAllowList:
+        """What registered policies' monitoring actions may do (an admin's setting)."""
+        ...
+
 
 @dataclass(frozen=True, eq=False)
 class MonitorTarget:
@@ -94,6 +99,9 @@ class MonitorTarget:
         Who records them; ``None`` when nothing is recorded.
     registered
         Whether the version was found in the registry.
+    allow
+        What the policy's command, textfile and webhook may do: a registrant's policy (read
+        from the registry) only what an admin allow-listed; one's own policy file, anything.
     """
 
     name: str
@@ -103,6 +111,7 @@ class MonitorTarget:
     registry: MonitoringRegistry | None = None
     actor: Any = None
     registered: bool = False
+    allow: ActionAllowList = field(default_factory=ActionAllowList.everything)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +166,7 @@ def monitor_version(
     prometheus_textfile: str | Path | None = None,
     prometheus_registry: CollectorRegistry | None = None,
     progress: Callable[[int], None] | None = None,
+    system_reader: Any = None,
 ) -> MonitorOutcome:
     """Monitor model ``name``'s inference log, record the evidence and take the actions.
 
@@ -187,6 +197,9 @@ def monitor_version(
         :func:`charter.monitor.actions.take_actions`.
     progress
         Called with the rows done so far.
+    system_reader
+        Without ``actor``, the system actor the registry is read as (the caller names itself,
+        e.g. ``Actor.system("scheduler")``); nothing is recorded then.
 
     Raises
     ------
@@ -197,7 +210,13 @@ def monitor_version(
         actor may not read the version.
     """
     target = resolve_target(
-        name, registry=registry, actor=actor, version=version, policy=policy, reference=reference
+        name,
+        registry=registry,
+        actor=actor,
+        version=version,
+        policy=policy,
+        reference=reference,
+        system_reader=system_reader,
     )
     return run_target(
         target,
@@ -245,12 +264,15 @@ def resolve_target(
     reader = actor if actor is not None else system_reader
     record = _find_version(registry, name, version, reader) if registry is not None else None
     chosen: Policy | None
+    # a registrant's policy from the registry runs its actions only as far as an admin allowed
+    allow = ActionAllowList.everything()
     if isinstance(policy, Policy):
         chosen = policy
     elif policy is not None:
         chosen = load_policy(policy)
     elif record is not None and registry is not None:
         chosen = registry.policy(name, record.number, actor=reader)
+        allow = registry.monitoring_allowlist(actor=reader)
     elif Path(DEFAULT_POLICY_FILE).exists():
         chosen = load_policy(Path(DEFAULT_POLICY_FILE))
     else:
@@ -269,6 +291,7 @@ def resolve_target(
         registry=registry,
         actor=actor if record is not None else None,
         registered=record is not None,
+        allow=allow,
     )
 
 
@@ -323,6 +346,7 @@ def run_target(
             prometheus_textfile=prometheus_textfile,
             prometheus_registry=prometheus_registry,
             report_url=report_path.resolve().as_uri() if report_path is not None else None,
+            allow=target.allow,
         )
     return MonitorOutcome(result, outcomes, evidence_path, report_path, record_path)
 
@@ -338,6 +362,17 @@ def _find_version(registry: MonitoringRegistry, name: str, version: str | None, 
             return registry.get_version(name, "latest", actor=actor)
         except NotFoundError:
             return None
+
+
+def _model_names(registry: Any, actor: Any) -> list[str]:
+    """The registry's model names the actor may list (none when it may not)."""
+    listing = getattr(registry, "list_models", None)
+    if listing is None:
+        return []
+    try:
+        return [m.name for m in listing(actor=actor)]
+    except CharterError:
+        return []
 
 
 def _reference(
@@ -357,11 +392,23 @@ def _reference(
         if source.is_dir() or any(ch in str(source) for ch in "*?["):
             return profile_file(source, bins=bins, kinds=kinds)
         return build_profile(read_data_file(source), bins=bins, kinds=kinds)
-    if record is None or registry is None:
+    if registry is None:
         raise DataError(
-            f"no reference for {name}: there is no registry with that model here",
+            f"no reference for {name}: there is no registry here to read it from",
             hint="pass --reference (a profile .json or the training data), or run where the"
             " registry is (CHARTER_HOME / CHARTER_DATABASE_URL)",
+        )
+    if record is None:
+        known = _model_names(registry, actor)
+        guess = did_you_mean(name, known)
+        raise DataError(
+            f"no model '{name}' in the registry" + (f" ({guess})" if guess else ""),
+            hint=(
+                f"models here: {', '.join(known)}; or pass --reference (a profile .json or the"
+                " training data)"
+                if known
+                else "register it first, or pass --reference (a profile .json or the training data)"
+            ),
         )
     data = registry.reference_profile(name, record.number, actor=actor)
     if data is None:

@@ -76,6 +76,16 @@ class Action(StrEnum):
     """Look up served predictions by request id (inputs, prediction, explanation, label)."""
     SERVING_SUSPEND = "serving.suspend"
     """Suspend or resume the serving of a model (the stop button, EU AI Act Art. 14(4)(e))."""
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    """Sign the audit trail's head, to keep outside the database."""
+    KEY_TRUST = "key.trust"
+    """Trust (or revoke) a public key whose signatures make evidence verified."""
+    APPROVAL_FLOOR = "model.approval_floor"
+    """Set the fewest approvals a model's promotion to production needs."""
+    MONITORING_ALLOW = "monitoring.allow"
+    """Allow-list the commands, textfiles and webhooks registered policies may trigger."""
+    EVIDENCE_VERIFY = "evidence.verify"
+    """Have the registry re-run the gate on the evaluation data to verify a version's evidence."""
 
 
 _ALL = frozenset(Role)
@@ -107,6 +117,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.LABELS_WRITE: frozenset({Role.ML_ENGINEER, Role.MONITOR, Role.LABELER}),
     Action.INFERENCE_READ: _PEOPLE - {Role.MONITOR},
     Action.SERVING_SUSPEND: frozenset({Role.ADMIN, Role.APPROVER}),
+    Action.AUDIT_CHECKPOINT: frozenset({Role.AUDITOR}),
+    Action.KEY_TRUST: frozenset({Role.ADMIN}),
+    Action.APPROVAL_FLOOR: frozenset({Role.ADMIN}),
+    Action.MONITORING_ALLOW: frozenset({Role.ADMIN}),
+    Action.EVIDENCE_VERIFY: frozenset(
+        {Role.DATA_SCIENTIST, Role.ML_ENGINEER, Role.APPROVER, Role.AUDITOR}
+    ),
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from charter.evidence import Evidence, Finding, Verdict
+from charter.evidence import Evidence, Finding, Outcome
 from charter.report import plots
 
 #: Detail keys the report draws itself; every other key is rendered generically.
@@ -66,11 +66,14 @@ def render_html(evidence: Evidence) -> str:
         e=evidence,
         status=evidence.status,
         summary=summary,
+        outcomes=evidence.outcomes(),
+        tones={o.value: _TONE_CLASS[o.tone] for o in Outcome},
         sections=sections,
         blocking=[f for f in evidence.findings if f.blocking],
         warnings=[f for f in evidence.findings if f.warning],
         data_summary=data_summary,
         null_plot=_markup(plots.null_fraction_bars(data_summary.get("columns") or [])),
+        roles=data_roles(data_summary.get("columns") or [], evidence.extras.get("run") or {}),
         fingerprints=[("policy", evidence.policy), *evidence.inputs.items()],
         models=evidence.extras.get("models") or {},
         run=evidence.extras.get("run") or {},
@@ -100,16 +103,7 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
     }
     ci = plots._pair(finding.interval)
     if finding.value is not None and threshold is not None and finding.section in _PLOTTED:
-        svg = plots.metric_against_threshold(
-            finding.value,
-            low=threshold.min,
-            high=threshold.max,
-            ci=ci,
-            state=_verdict_class(finding),
-            label=finding.metric or finding.check,
-        )
-        if svg:
-            view["plots"].append(_markup(svg))
+        view["gauge"] = gauge(finding.value, threshold.min, threshold.max, ci)
     view["ci"] = ci
     groups = details.get("groups")
     if isinstance(groups, list) and groups and all(isinstance(g, Mapping) for g in groups):
@@ -119,6 +113,7 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
         if svg:
             view["plots"].append(_markup(svg))
         view["groups_table"] = _groups_table(groups, metrics)
+        view["group_metrics"] = metrics
     elif groups is not None:
         view["generic"]["groups"] = groups
     importances = _importances(details.get("importances"))
@@ -132,6 +127,16 @@ def _finding_view(finding: Finding, sensitive: Sequence[str]) -> dict[str, Any]:
     elif details.get("importances") is not None:
         view["generic"]["importances"] = details["importances"]
     return view
+
+
+def finding_plots(finding: Finding, sensitive: Sequence[str] = ()) -> list[str]:
+    """The report's plots of one finding, as SVG text (for the model card to reuse).
+
+    Per-group bars with their confidence intervals and the rule's bounds, or the SHAP
+    importances with the protected attributes marked; the value-against-bound strip is left to
+    the tables.
+    """
+    return [str(p) for p in _finding_view(finding, sensitive)["plots"]]
 
 
 def _group_metrics(details: Mapping[str, Any], groups: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -149,26 +154,96 @@ def _group_metrics(details: Mapping[str, Any], groups: Sequence[Mapping[str, Any
     return found
 
 
-def _groups_table(
-    groups: Sequence[Mapping[str, Any]], metrics: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The per-group table: label, size, the drawn metrics, flags and undefined reasons."""
+def gauge(
+    value: float, low: float | None, high: float | None, ci: tuple[float, float] | None
+) -> dict[str, Any] | None:
+    """Where a value, its interval and its bounds sit on one scale, in percent of its width.
+
+    The report draws it with CSS (a bar, a whisker, dashed bounds): no figure to render.
+    """
+    number = plots._finite(value)
+    if number is None:
+        return None
+    points = [0.0, number, *(ci or ()), *(b for b in (low, high) if b is not None)]
+    lo, hi = min(points), max(points)
+    pad = (hi - lo) * 0.08 or 0.1
+    lo, hi = (lo - pad if lo < 0 else lo), hi + pad
+
+    def at(x: float) -> float:
+        return round(100 * (x - lo) / (hi - lo), 2)
+
+    zero = at(0.0)
+    return {
+        "bar_left": min(zero, at(number)),
+        "bar_width": abs(at(number) - zero),
+        "ci": (at(ci[0]), at(ci[1]) - at(ci[0])) if ci else None,
+        "bounds": [
+            (at(b), f"{name} {b:g}") for b, name in ((low, "min"), (high, "max")) if b is not None
+        ],
+        "scale": (format_number(lo if lo < 0 else 0.0), format_number(hi)),
+    }
+
+
+def _groups_table(groups: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> dict[str, Any]:
+    """The per-group table, its columns in reading order.
+
+    Group, n, each metric followed by its interval, then the flags and undefined reasons.
+    """
+    with_ci = {m: any(plots._group_ci(g, m) for g in groups) for m in metrics}
+    flags = [f for f in ("privileged", "small", "excluded") if any(g.get(f) for g in groups)]
+    columns = ["group", "n"]
+    for m in metrics:
+        columns += [m, f"{m} CI"] if with_ci[m] else [m]
+    columns += flags
     rows = []
+    notes = False
     for g in groups:
-        row: dict[str, Any] = {"group": g.get("group", g.get("key")), "count": g.get("count")}
+        row: list[Any] = [g.get("group", g.get("key")), g.get("count")]
         for m in metrics:
             value = g.get(m)
-            row[m] = math.nan if value is None else value
-        for flag in ("small", "excluded", "privileged"):
-            if g.get(flag):
-                row[flag] = True
+            row.append(math.nan if value is None else value)
+            if with_ci[m]:
+                pair = plots._group_ci(g, m)
+                row.append(f"{format_number(pair[0])} – {format_number(pair[1])}" if pair else "–")
+        row += ["yes" if g.get(f) else "" for f in flags]
         undefined = g.get("undefined")
-        if isinstance(undefined, Mapping):
-            reasons = [f"{k}: {v}" for k, v in undefined.items() if k in metrics]
-            if reasons:
-                row["undefined"] = "; ".join(reasons)
+        reasons = (
+            [f"{k}: {v}" for k, v in undefined.items() if k in metrics]
+            if isinstance(undefined, Mapping)
+            else []
+        )
+        row.append("; ".join(reasons))
+        notes = notes or bool(reasons)
         rows.append(row)
-    return rows
+    if notes:
+        columns.append("undefined")
+    else:
+        rows = [r[:-1] for r in rows]
+    return {"columns": columns, "rows": rows}
+
+
+def data_roles(columns: Sequence[Mapping[str, Any]], run: Mapping[str, Any]) -> dict[str, str]:
+    """Each data column's role in the run: target, feature, sensitive, id, prediction, ..."""
+    features = set(run.get("features") or [])
+    sensitive = set(run.get("sensitive") or []) | set(run.get("protected") or [])
+    roles: dict[str, str] = {}
+    for column in columns:
+        name = str(column.get("name"))
+        parts = []
+        if name == run.get("target"):
+            parts.append("target")
+        if name == run.get("id_column"):
+            parts.append("id")
+        if name in sensitive:
+            parts.append("sensitive")
+        if name in features:
+            parts.append("feature")
+        if name == run.get("prediction_column"):
+            parts.append("prediction")
+        if name == run.get("score_column"):
+            parts.append("score")
+        roles[name] = ", ".join(parts) or "not used"
+    return roles
 
 
 def _reference_lines(
@@ -247,12 +322,12 @@ def _importances(raw: Any) -> dict[str, float]:
     return {}
 
 
+#: CSS class of each outcome tone (the classes the report's styles and plots know).
+_TONE_CLASS = {"ok": "pass", "bad": "fail", "warn": "warn", "muted": "skipped"}
+
+
 def _verdict_class(finding: Finding) -> str:
-    if finding.verdict is Verdict.PASS:
-        return "pass"
-    if finding.verdict is Verdict.SKIPPED:
-        return "skipped"
-    return "warn" if finding.warning else "fail"
+    return _TONE_CLASS[finding.outcome.tone]
 
 
 def _markup(svg: str | None) -> Markup | None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from charter.evidence import Evidence, Finding, Verdict
+from charter.evidence import Evidence, Finding, Outcome
 from charter.report.html import format_number
 
-_ICONS = {"pass": "✅", "fail": "❌", "error": "⛔", "skipped": "⏭️", "warn": "⚠️"}
+_ICONS = {
+    Outcome.PASSED: "✅",
+    Outcome.FAILED_BLOCKING: "❌",
+    Outcome.FAILED_WARNING: "⚠️",
+    Outcome.ERROR: "⛔",
+    Outcome.SKIPPED: "⏭️",
+}
 
 
 def render_markdown(evidence: Evidence, *, report_path: str | None = None) -> str:
@@ -20,13 +26,10 @@ def render_markdown(evidence: Evidence, *, report_path: str | None = None) -> st
     """
     status = evidence.status.replace("_", " ")
     icon = {"passed": "✅", "failed": "❌"}.get(evidence.status, "⚠️")
-    counts = evidence.summary()
     lines = [
         f"## {icon} Charter gate: {evidence.model_name} — {status}",
         "",
-        f"{counts['total']} rules: {counts['passed']} passed, {counts['failed']} failed,"
-        f" {counts['errors']} errors, {counts['warnings']} warnings, {counts['skipped']} skipped."
-        f" Policy `{(evidence.policy.sha256 or '')[:12]}`"
+        f"{evidence.summary_line()}. Policy `{(evidence.policy.sha256 or '')[:12]}`"
         + (f", stage {evidence.stage}" if evidence.stage else "")
         + ".",
         "",
@@ -52,12 +55,7 @@ def render_markdown(evidence: Evidence, *, report_path: str | None = None) -> st
 
 
 def _verdict(finding: Finding) -> str:
-    if finding.warning:
-        return f"{_ICONS['warn']} warn"
-    key = finding.verdict.value
-    return (
-        f"{_ICONS.get(key, '')} {key}".strip() if finding.verdict is not Verdict.PASS else "✅ pass"
-    )
+    return f"{_ICONS[finding.outcome]} {finding.outcome.value}"
 
 
 def _cell(text: str) -> str:

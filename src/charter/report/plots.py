@@ -3,6 +3,10 @@
 Every function returns an ``<svg>`` string (no external assets, no fonts to fetch) or ``None``
 when there is nothing to draw. Text stays text in the SVG (``svg.fonttype = "none"``), so the
 report is searchable and small.
+
+Figures keep their natural size (a page scales them down, never up, so 8 pt text stays 8 pt)
+and are laid out with margins computed from their labels rather than matplotlib's constrained
+layout, which draws every figure twice: one draw per plot.
 """
 
 from __future__ import annotations
@@ -47,15 +51,60 @@ def _svg(fig: Figure) -> str:
     text = buffer.getvalue()
     start = text.find("<svg")
     svg = text[start:] if start >= 0 else text
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
-    # scale with the page: drop fixed width/height, keep the viewBox
-    return re.sub(r'\s(width|height)="[0-9.]+pt"', "", svg, count=2)
+    return re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
 
 
-def _figure(width: float, height: float) -> tuple[Figure, Axes]:
-    """A figure outside pyplot: no global state, no GUI backend, safe in threads."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+#: Width of one character of 8 pt text, in inches (a generous average for DejaVu Sans).
+_CHAR = 0.075
+
+
+def _figure(
+    width: float,
+    height: float,
+    *,
+    left: float = 0.5,
+    bottom: float = 0.45,
+    right: float = 0.15,
+    top: float = 0.15,
+) -> tuple[Figure, Axes]:
+    """A figure outside pyplot (no global state, safe in threads), margins in inches."""
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(
+        left=min(left / width, 0.6),
+        right=1 - right / width,
+        bottom=min(bottom / height, 0.7),
+        top=1 - top / height,
+    )
     return fig, fig.subplots()
+
+
+def _common_attribute(labels: list[str]) -> tuple[str, list[str]]:
+    """``("sex", ["F", "M"])`` from ``["sex=F", "sex=M"]``; labels as they are otherwise."""
+    single = [label for label in labels if "=" in label and ", " not in label]
+    heads = {label.split("=", 1)[0] for label in single}
+    if len(heads) == 1 and len(single) == len(labels):
+        return heads.pop(), [label.split("=", 1)[1] for label in labels]
+    return "", labels
+
+
+def _wrap(label: str, width: int = 14) -> str:
+    """A tick label on lines of about ``width`` characters.
+
+    One attribute of an intersectional group (``race=Black, sex=F``) per line; long values
+    split at spaces.
+    """
+    parts = [p.strip() for p in label.split(", ")]
+    lines: list[str] = []
+    for part in parts:
+        words, line = part.split(" "), ""
+        for word in words:
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _finite(value: Any) -> float | None:
@@ -117,10 +166,25 @@ def group_bars(
     names = list(metrics) if metrics is not None else group_metric_names(groups)
     if not groups or not names:
         return None
-    labels = [str(g.get("group", g.get("key", i))) for i, g in enumerate(groups)]
+    raw = [str(g.get("group", g.get("key", i))) for i, g in enumerate(groups)]
+    axis_label, raw = _common_attribute(raw)
+    labels = [_wrap(label, 12) for label in raw]
     n_groups, n_metrics = len(labels), len(names)
     width = 0.8 / n_metrics
-    fig, ax = _figure(max(4.5, 0.9 * n_groups * max(1, n_metrics / 2) + 2), 3.0)
+    lines = max(label.count("\n") + 2 for label in labels)  # + the n= line
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    right = 0.15 + _CHAR * max([len(t) for _, t in reference_lines] or [0])
+    if n_metrics > 1 or title:
+        right = max(right, 0.3 + _CHAR * max(len(m) for m in names))
+    slot = max(0.2 + _CHAR * max(longest, 6), 0.55 * n_metrics)
+    fig, ax = _figure(
+        min(10.0, max(3.6, slot * n_groups + 0.7 + right)),
+        2.3 + 0.13 * lines,
+        left=0.6,
+        bottom=0.2 + 0.14 * (lines + bool(axis_label)),
+        right=right,
+        top=0.3 if title else 0.15,
+    )
     for m, metric in enumerate(names):
         xs, ys, lows, highs, undefined = [], [], [], [], []
         for i, record in enumerate(groups):
@@ -155,10 +219,11 @@ def group_bars(
     ax.set_xticks(range(n_groups))
     ax.set_xticklabels(
         [f"{lab}\nn={groups[i].get('count', '?')}" for i, lab in enumerate(labels)],
-        fontsize=8,
-        rotation=0 if n_groups <= 6 else 30,
-        ha="center" if n_groups <= 6 else "right",
+        fontsize=7 if n_groups > 6 else 8,
     )
+    if axis_label:
+        ax.set_xlabel(axis_label, fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_ylim(bottom=0)
     if n_metrics == 1:
@@ -186,7 +251,7 @@ def metric_against_threshold(
     number = _finite(value)
     if number is None:
         return None
-    fig, ax = _figure(4.8, 0.95)
+    fig, ax = _figure(4.8, 0.8, left=0.15 + _CHAR * len(label), top=0.25)
     colour = {"pass": PASS_COLOUR, "warn": WARN_COLOUR, "fail": FAIL_COLOUR}.get(
         state, MUTED_COLOUR
     )
@@ -228,7 +293,12 @@ def importance_bars(
         return None
     ranked.reverse()
     marked = set(highlight)
-    fig, ax = _figure(5.5, 0.28 * len(ranked) + 0.8)
+    fig, ax = _figure(
+        5.0,
+        0.2 * len(ranked) + 0.6,
+        left=0.15 + _CHAR * max(len(k) for k, _ in ranked),
+        bottom=0.45,
+    )
     ax.barh(
         [k for k, _ in ranked],
         [v for _, v in ranked],
@@ -247,7 +317,7 @@ def null_fraction_bars(columns: Sequence[Mapping[str, Any]], *, top: int = 25) -
     if not rows:
         return None
     rows.reverse()
-    fig, ax = _figure(5.5, 0.28 * len(rows) + 0.8)
+    fig, ax = _figure(5.0, 0.2 * len(rows) + 0.6, left=0.15 + _CHAR * max(len(r[0]) for r in rows))
     ax.barh([r[0] for r in rows], [r[1] for r in rows], color=WARN_COLOUR)
     ax.set_xlabel("share of missing values", fontsize=8)
     ax.set_xlim(0, max(1e-9, max(r[1] for r in rows)) * 1.15)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 import charter
 from charter.registry import Registry
 from charter.server import api, health, problems, serving
+from charter.server.jobs import JobRunner
 from charter.server.limits import BodyLimitMiddleware
 from charter.server.request_id import RequestIdMiddleware
 from charter.server.settings import ServerSettings
@@ -43,11 +44,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry = Registry.open(config.database_url, artifact_store=config.artifact_store)
         app.state.registry = registry
+        app.state.jobs = JobRunner(registry.engine)
         serving.start(app, registry, str(config.inference_log), config.home)
         try:
             yield
         finally:
             serving.stop(app)  # writes every buffered inference log record
+            app.state.jobs.shutdown()
             app.state.registry = None
             registry.close()
 

@@ -13,13 +13,14 @@ credential builds its own dependency in one line, e.g. the dashboard's session c
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from charter.errors import CharterError
-from charter.registry import Actor, Registry
+from charter.registry import Action, Actor, Registry
+from charter.registry.roles import roles_for
 from charter.server.problems import request_id_of
 from charter.server.settings import ServerSettings
 
@@ -90,6 +91,20 @@ def authenticated(*sources: TokenSource) -> Callable[..., Actor]:
 
 #: The acting user of an API call (Bearer token).
 actor = authenticated(bearer_token)
+
+
+def performs(*actions: Action) -> dict[str, Any]:
+    """OpenAPI extension naming the registry actions a route performs, and who may.
+
+    Documentation only: the registry checks the roles when the route calls it. The tests read
+    it to send every route a caller without the role. A route acting on one's own or on
+    another's (tokens) names both actions.
+    """
+    return {
+        "x-charter-actions": [a.value for a in actions],
+        "x-charter-roles": {a.value: roles_for(a) for a in actions},
+    }
+
 
 RegistryDep = Annotated[Registry, Depends(registry)]
 ActorDep = Annotated[Actor, Depends(actor)]

@@ -20,6 +20,8 @@ router = APIRouter(tags=["health"])
 class NotReadyError(CharterError):
     """The service runs but cannot reach its registry database."""
 
+    code = "not_ready"
+    title = "Not ready"
     http_status = 503
 
 

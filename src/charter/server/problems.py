@@ -1,10 +1,11 @@
 """Every error of the HTTP service as an ``application/problem+json`` body (RFC 9457).
 
-One place maps exceptions to responses. A :class:`~charter.errors.CharterError` already knows
-its HTTP status, its message and its hint; its stable ``code`` and structured fields (a policy
-error's file and key path, a refused promotion's problems) join them in the body::
+One place maps exceptions to responses. A :class:`~charter.errors.CharterError` renders
+itself (:meth:`~charter.errors.CharterError.to_problem`: its status, stable ``code``, message,
+hint and structured fields, such as a policy error's file and key path or a refused
+promotion's problems); this module adds the path and the request id::
 
-    {"type": "urn:charter:problem:not_found", "title": "Not Found", "status": 404,
+    {"type": "urn:charter:error:not_found", "title": "Not found", "status": 404,
      "detail": "no model named 'credit-risc'", "hint": "did you mean 'credit-risk'?",
      "code": "not_found", "instance": "/api/v1/models/credit-risc",
      "request_id": "6f1c..."}
@@ -17,7 +18,6 @@ the server's log) and nothing else.
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -28,14 +28,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from charter.errors import AuthenticationError, CharterError
+from charter.errors import PROBLEM_TYPE_BASE, AuthenticationError, CharterError
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE_PREFIX = "urn:charter:problem:"
 REQUEST_ID_HEADER = "X-Request-Id"
 _log = logging.getLogger("charter.server")
-#: Attributes of an error that are not structured fields of the problem.
-_NOT_FIELDS = frozenset({"args", "message", "hint", "code", "exit_code", "http_status"})
 
 
 class Problem(BaseModel):
@@ -43,7 +40,7 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="URI naming the kind of problem: urn:charter:problem:<code>.")
+    type: str = Field(description="URI naming the kind of problem: urn:charter:error:<code>.")
     title: str = Field(description="Short summary of the kind of problem.")
     status: int = Field(description="The HTTP status code.")
     detail: str = Field(description="What went wrong, this time.")
@@ -53,30 +50,10 @@ class Problem(BaseModel):
     request_id: str | None = Field(default=None, description="The request's X-Request-Id.")
 
 
-def error_code(exc: CharterError) -> str:
-    """The error's stable code: its own ``code``, else its class name in snake case."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, str) and code:
-        return code
-    name = type(exc).__name__.removesuffix("Error") or "Charter"
-    if name == "Charter":
-        return "invalid_request"
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def error_fields(exc: CharterError) -> dict[str, Any]:
-    """The error's structured fields (``to_problem()`` when it has one, else its attributes)."""
-    to_problem = getattr(exc, "to_problem", None)
-    if callable(to_problem):
-        body = dict(to_problem())
-        # code and hint are passed on their own: not twice
-        skip = {"type", "title", "status", "detail", "code", "hint", "instance"}
-        return {k: v for k, v in body.items() if k not in skip}
-    return {
-        key: value
-        for key, value in vars(exc).items()
-        if key not in _NOT_FIELDS and not key.startswith("_") and value is not None
-    }
+def error_problem(exc: CharterError, *, instance: str | None = None) -> dict[str, Any]:
+    """The problem body of a Charter error (JSON-able)."""
+    body: dict[str, Any] = jsonable_encoder(exc.to_problem(instance=instance))
+    return body
 
 
 def request_id_of(request: Request) -> str | None:
@@ -98,7 +75,7 @@ def problem_body(
 ) -> dict[str, Any]:
     """The JSON body of a problem."""
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_PREFIX + code,
+        "type": PROBLEM_TYPE_BASE + code,
         "title": _title(status),
         "status": status,
         "detail": detail,
@@ -145,6 +122,20 @@ def problem_response(
     )
 
 
+def body_response(
+    request: Request, body: dict[str, Any], *, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A problem response carrying ``body`` and the request's id (in the body and headers)."""
+    request_id = request_id_of(request)
+    all_headers = dict(headers or {})
+    if request_id:
+        all_headers[REQUEST_ID_HEADER] = request_id
+        body = {**body, "request_id": request_id}
+    return JSONResponse(
+        body, status_code=int(body["status"]), media_type=PROBLEM_JSON, headers=all_headers
+    )
+
+
 def _title(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -155,17 +146,8 @@ def _title(status: int) -> str:
 # ---------------------------------------------------------------------- handlers
 async def _charter_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CharterError)
-    status = int(getattr(exc, "http_status", 400))
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-    return problem_response(
-        request,
-        status,
-        exc.message,
-        code=error_code(exc),
-        hint=exc.hint,
-        headers=headers,
-        **error_fields(exc),
-    )
+    return body_response(request, error_problem(exc, instance=request.url.path), headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -70,20 +70,40 @@ def _binary_general(arr: np.ndarray, pos_label: Any, role: str) -> np.ndarray:
         )
     if len(uniques) > 2:
         shown = ", ".join(repr(u) for u in sorted(uniques, key=str)[:6])
-        raise DataError(
+        message = (
             f"{role} must be binary for this metric but has {len(uniques)} distinct values"
-            f" ({shown}{' ...' if len(uniques) > 6 else ''})",
-            hint="binarise the labels (e.g. y >= threshold), or pass pos_label and map the rest",
+            f" ({shown}{' ...' if len(uniques) > 6 else ''})"
+        )
+        if role in ("prediction", "y_pred", "predictions") and _look_like_scores(uniques):
+            raise DataError(
+                message + "; they look like scores (numbers between 0 and 1)",
+                hint="pass scores with --scores COLUMN (the policy's data.score) and set"
+                " performance.threshold (default 0.5) to turn them into decisions;"
+                " --predictions takes the decisions themselves (0/1)",
+            )
+        raise DataError(
+            message,
+            hint=f"binarise the {role} before the check (e.g. a column y >= threshold); then set"
+            " data.positive_label in the policy to the favourable value (positive_label= in"
+            " Python)",
         )
     if pos_label not in uniques:
         if len(uniques) == 2 or not all(isinstance(u, int | float) for u in uniques):
+            values = sorted(uniques, key=str)
             raise DataError(
-                f"{role} values {sorted(uniques, key=str)} do not include pos_label={pos_label!r}",
-                hint="pass pos_label= the value that means the favourable/positive outcome",
+                f"{role} values {values} do not include the positive label {pos_label!r}",
+                hint="set data.positive_label in the policy to the value that means the"
+                f" favourable outcome, one of {', '.join(repr(v) for v in values)}"
+                " (positive_label= in Python)",
             )
         return np.zeros(arr.size, dtype=np.int64)
     positive = uniques.index(pos_label)
     return (codes == positive).astype(np.int64)
+
+
+def _look_like_scores(uniques: list[Any]) -> bool:
+    numbers = [u for u in uniques if isinstance(u, int | float | np.number)]
+    return len(numbers) == len(uniques) and all(0.0 <= float(u) <= 1.0 for u in numbers)
 
 
 def _normal(value: Any) -> Any:

@@ -194,7 +194,15 @@ class MetricResult:
 
 
 def describe_groups(labels: Sequence[str], limit: int = 5) -> str:
-    """``a, b, c`` or ``a, b, c and 4 more``."""
+    """``a, b, c`` or ``a, b, c and 4 more``; intersectional groups in brackets.
+
+    ``[race=Black, sex=F]; [race=Asian, sex=M]``: a group's attributes stay together, apart
+    from the next group's.
+    """
+    if any(", " in label for label in labels):
+        shown = "; ".join(f"[{label}]" for label in labels[:limit])
+        rest = len(labels) - limit
+        return shown + (f" and {rest} more" if rest > 0 else "")
     shown = ", ".join(labels[:limit])
     rest = len(labels) - limit
     return shown + (f" and {rest} more" if rest > 0 else "")

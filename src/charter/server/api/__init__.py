@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from charter.server.api import users
+from charter.server.api import audit, cards, jobs, models, promotions, tokens, users, versions
 
 router = APIRouter()
-router.include_router(users.router)
+for module in (models, versions, promotions, cards, audit, users, tokens, jobs):
+    router.include_router(module.router)

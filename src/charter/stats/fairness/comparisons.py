@@ -143,7 +143,8 @@ class GroupMetrics(GroupRates):
             aggregate=aggregate,
             details={
                 "method": method,
-                "agg": agg,
+                "aggregation": aggregate,
+                "components_combined_by": agg,
                 "components": {k: finite_or_none(v) for k, v in components.items()},
             },
         )

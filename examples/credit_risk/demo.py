@@ -389,7 +389,30 @@ def main(argv: list[str] | None = None) -> int:
         " reports in a browser; evidence.json next to each is the record.",
         highlight=False,
     )
+    _dashboard_hint(demo)
     return 0
+
+
+def _dashboard_hint(demo: Demo) -> None:
+    """How to open the dashboard on the demo's registry, and the tokens to log in with."""
+    registry = demo.notes.get("registry")
+    if not registry:
+        return
+    from registry_chapter import USERS
+
+    console.print(Rule("the dashboard"))
+    console.print(
+        "Serve the demo's registry and open http://127.0.0.1:8000 in a browser:\n"
+        "  make serve\n"
+        f"  [dim](the same as: CHARTER_HOME={_rel(registry['home'])} charter serve)[/]\n"
+        "Log in with one of these tokens (ann or arno approve; otto audits; ada administers):",
+        highlight=False,
+    )
+    for user, roles in USERS.items():
+        token = registry["tokens"].get(user, "")
+        console.print(
+            f"  {user:<5} {', '.join(roles):<22} {token}", highlight=False, soft_wrap=True
+        )
 
 
 if __name__ == "__main__":

@@ -178,14 +178,6 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
         )
     )(_version(t, f)),
     Action.AUDIT_READ: lambda t, a, f: t.registry.audit_log(actor=a, limit=5),
-    # the serving routes ask the registry before predicting, labelling or looking up
-    **{action: functools.partial(_authorize, action) for action in _SERVING_READS},
-    Action.SERVING_SUSPEND: lambda t, a, f: (
-        lambda name: (
-            registry_serving.suspend(t.registry, name, "stop", actor=a),
-            registry_serving.resume(t.registry, name, actor=a),
-        )
-    )(_version(t, f)),
     Action.AUDIT_CHECKPOINT: lambda t, a, f: t.registry.checkpoint_audit(
         Ed25519PrivateKey.generate(), actor=a
     ),
@@ -199,6 +191,14 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
         ActionAllowList(commands=("true",)), actor=a
     ),
     Action.EVIDENCE_VERIFY: _do_verify,
+    # the serving routes ask the registry before predicting, labelling or looking up
+    **{action: functools.partial(_authorize, action) for action in _SERVING_READS},
+    Action.SERVING_SUSPEND: lambda t, a, f: (
+        lambda name: (
+            registry_serving.suspend(t.registry, name, "stop", actor=a),
+            registry_serving.resume(t.registry, name, actor=a),
+        )
+    )(_version(t, f)),
 }
 
 

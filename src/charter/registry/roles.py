@@ -66,16 +66,6 @@ class Action(StrEnum):
     """Resolve a flag such as ``needs-review`` after review, with a reason (never deleted)."""
     AUDIT_READ = "audit.read"
     """Read, verify and export the audit trail."""
-    MODEL_PREDICT = "model.predict"
-    """Get predictions, with explanations, of the production version of a served model."""
-    MODEL_PREDICT_VERSION = "model.predict_version"
-    """Get predictions of a version other than production (``?version=N``, ``?alias=A``)."""
-    LABELS_WRITE = "labels.write"
-    """Post the true outcomes of served predictions."""
-    INFERENCE_READ = "inference.read"
-    """Look up served predictions by request id (inputs, prediction, explanation, label)."""
-    SERVING_SUSPEND = "serving.suspend"
-    """Suspend or resume the serving of a model (the stop button, EU AI Act Art. 14(4)(e))."""
     AUDIT_CHECKPOINT = "audit.checkpoint"
     """Sign the audit trail's head, to keep outside the database."""
     KEY_TRUST = "key.trust"
@@ -86,6 +76,16 @@ class Action(StrEnum):
     """Allow-list the commands, textfiles and webhooks registered policies may trigger."""
     EVIDENCE_VERIFY = "evidence.verify"
     """Have the registry re-run the gate on the evaluation data to verify a version's evidence."""
+    MODEL_PREDICT = "model.predict"
+    """Get predictions, with explanations, of the production version of a served model."""
+    MODEL_PREDICT_VERSION = "model.predict_version"
+    """Get predictions of a version other than production (``?version=N``, ``?alias=A``)."""
+    LABELS_WRITE = "labels.write"
+    """Post the true outcomes of served predictions."""
+    INFERENCE_READ = "inference.read"
+    """Look up served predictions by request id (inputs, prediction, explanation, label)."""
+    SERVING_SUSPEND = "serving.suspend"
+    """Suspend or resume the serving of a model (the stop button, EU AI Act Art. 14(4)(e))."""
 
 
 _ALL = frozenset(Role)
@@ -112,11 +112,6 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VERSION_FLAG: frozenset({Role.ML_ENGINEER, Role.MONITOR}),
     Action.FLAG_RESOLVE: frozenset({Role.ADMIN, Role.APPROVER}),
     Action.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
-    Action.MODEL_PREDICT: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER, Role.INVOKER}),
-    Action.MODEL_PREDICT_VERSION: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER}),
-    Action.LABELS_WRITE: frozenset({Role.ML_ENGINEER, Role.MONITOR, Role.LABELER}),
-    Action.INFERENCE_READ: _PEOPLE - {Role.MONITOR},
-    Action.SERVING_SUSPEND: frozenset({Role.ADMIN, Role.APPROVER}),
     Action.AUDIT_CHECKPOINT: frozenset({Role.AUDITOR}),
     Action.KEY_TRUST: frozenset({Role.ADMIN}),
     Action.APPROVAL_FLOOR: frozenset({Role.ADMIN}),
@@ -124,6 +119,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.EVIDENCE_VERIFY: frozenset(
         {Role.DATA_SCIENTIST, Role.ML_ENGINEER, Role.APPROVER, Role.AUDITOR}
     ),
+    Action.MODEL_PREDICT: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER, Role.INVOKER}),
+    Action.MODEL_PREDICT_VERSION: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER}),
+    Action.LABELS_WRITE: frozenset({Role.ML_ENGINEER, Role.MONITOR, Role.LABELER}),
+    Action.INFERENCE_READ: _PEOPLE - {Role.MONITOR},
+    Action.SERVING_SUSPEND: frozenset({Role.ADMIN, Role.APPROVER}),
 }
 
 

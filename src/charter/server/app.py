@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 import charter
 from charter.registry import Registry
-from charter.server import api, health, problems, serving
+from charter.server import api, dashboard, health, problems, serving
 from charter.server.jobs import JobRunner
 from charter.server.limits import BodyLimitMiddleware
 from charter.server.request_id import RequestIdMiddleware
@@ -75,5 +75,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)  # outermost of ours: every answer carries the id
     app.include_router(health.router)
     app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(dashboard.router)
     serving.install(app)
     return app

@@ -121,6 +121,18 @@ def chapter_registry(demo: Any) -> None:
     )
     charter_as("eli", tokens, "promote", "credit-risk:1", "--to", "production", expect=1)
 
+    assert demo.holdout is not None
+    console.print(
+        "The model is high-risk, so production needs verified evidence: the registry re-runs"
+        " the gate itself on the holdout data (its sha256 must be the evidence's) and finds the"
+        " same findings (a CI would instead sign with `charter check --sign KEY`):",
+        highlight=False,
+    )
+    out = charter_as(
+        "eve", tokens, "evidence", "verify", "credit-risk:2", "--data", _rel(demo.holdout)
+    )
+    console.print(out.strip(), highlight=False)
+
     note = "reweighed; passes the gate"
     out = charter_as(
         "eve", tokens, "promote", "credit-risk:2", "--to", "production", "--note", note

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from charter.errors import ArtifactIntegrityError, CharterError, NotFoundError
+from charter.files import PRIVATE_FILE, private_dir
 
 ARTIFACT_STORE_ENV = "CHARTER_ARTIFACT_STORE"
 _CHUNK = 1 << 20
@@ -29,6 +30,32 @@ class StoredArtifact:
     sha256: str
     size: int
     uri: str
+
+
+def _filesystem(url: str) -> tuple[Any, str]:
+    """Fsspec's filesystem and root path for ``url``, or an error saying what to install."""
+    import fsspec
+
+    from charter.redaction import redact_url
+
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+    except ImportError as exc:
+        protocol = url.split("://", 1)[0]
+        missing = getattr(exc, "name", None) or str(exc)
+        raise CharterError(
+            f"the artifact store {redact_url(url)} needs a package that is not installed"
+            f" ({missing})",
+            hint=f"install fsspec's {protocol}:// filesystem (e.g. pip install s3fs for s3://,"
+            " gcsfs for gs://, adlfs for az://), or use a local folder",
+        ) from None
+    except ValueError as exc:
+        raise CharterError(
+            f"the artifact store {redact_url(url)} has a protocol fsspec does not know ({exc})",
+            hint="use a folder path or an fsspec URL such as s3://bucket/charter or"
+            " memory://charter; check CHARTER_ARTIFACT_STORE and --artifact-store",
+        ) from None
+    return fs, str(root)
 
 
 def _valid_digest(sha256: str) -> str:
@@ -51,16 +78,22 @@ class ArtifactStore:
     """
 
     def __init__(self, url: str | Path) -> None:
-        import fsspec
 
         self.url = str(url)
-        fs, root = fsspec.core.url_to_fs(self.url)
+        fs, root = _filesystem(self.url)
         self._fs: Any = fs
         self._root = root.rstrip("/") if root != "/" else root
         self._local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
 
     def __repr__(self) -> str:
-        return f"ArtifactStore({self.url!r})"
+        return f"ArtifactStore({self.display_url!r})"
+
+    @property
+    def display_url(self) -> str:
+        """:attr:`url` with any credentials in it replaced by ``***``, for messages."""
+        from charter.redaction import redact_url
+
+        return redact_url(self.url)
 
     def _key(self, sha256: str) -> str:
         return f"{self._root}/sha256/{sha256[:2]}/{sha256}"
@@ -101,10 +134,15 @@ class ArtifactStore:
 
     def _write_atomically(self, key: str, write: Any) -> None:
         parent = key.rsplit("/", 1)[0]
-        self._fs.makedirs(parent, exist_ok=True)
+        if self._local:  # artifacts are private to the registry's owner: 0700 / 0600
+            for folder in (self._root, f"{self._root}/sha256", parent):
+                private_dir(folder)
+        else:
+            self._fs.makedirs(parent, exist_ok=True)
         tmp = f"{key}.tmp-{uuid.uuid4().hex}"
         write(tmp)
         if self._local:
+            os.chmod(tmp, PRIVATE_FILE)
             os.replace(tmp, key)
         else:
             self._fs.mv(tmp, key)
@@ -134,14 +172,21 @@ class ArtifactStore:
         target = Path(destination)
         target.parent.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()
-        with self._fs.open(key, "rb") as source, target.open("wb") as sink:
-            while chunk := source.read(_CHUNK):
-                hasher.update(chunk)
-                sink.write(chunk)
-        actual = hasher.hexdigest()
-        if actual != digest:
-            target.unlink(missing_ok=True)
-            raise self._tampered(digest, actual)
+        # into a temporary file beside the target, renamed over it only when the hash holds:
+        # a corrupt artifact never replaces (or deletes) a file the user already had there
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with self._fs.open(key, "rb") as source, os.fdopen(fd, "wb") as sink:
+                while chunk := source.read(_CHUNK):
+                    hasher.update(chunk)
+                    sink.write(chunk)
+            actual = hasher.hexdigest()
+            if actual != digest:
+                raise self._tampered(digest, actual)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         return target
 
     def fetch_temporary(self, sha256: str, suffix: str = "") -> Path:
@@ -158,13 +203,13 @@ class ArtifactStore:
 
     def _missing(self, sha256: str) -> NotFoundError:
         return NotFoundError(
-            f"the artifact store {self.url} has no artifact {sha256[:16]}…",
+            f"the artifact store {self.display_url} has no artifact {sha256[:16]}…",
             hint="check CHARTER_ARTIFACT_STORE points at the store the version was registered into",
         )
 
     def _tampered(self, sha256: str, actual: str) -> ArtifactIntegrityError:
         return ArtifactIntegrityError(
-            f"the artifact {sha256[:16]}… in {self.url} is corrupt or was tampered with: its "
-            f"bytes hash to {actual[:16]}…",
+            f"the artifact {sha256[:16]}… in {self.display_url} is corrupt or was tampered"
+            f" with: its bytes hash to {actual[:16]}…",
             hint="restore the artifact from a backup, or register the model again from its source",
         )

@@ -23,7 +23,8 @@ command-line flag: each door phrases its own (the CLI adds the option it maps th
     ├── AuthenticationError         unauthenticated        401  exit 2
     ├── PermissionDeniedError       permission_denied      403  exit 2
     ├── ConflictError               conflict               409  exit 2
-    ├── GateFailedError             gate_failed            422  exit 1   (request_id, problems)
+    ├── GateFailedError             gate_failed            422  exit 1   (promotion_request,
+    │                                                                         problems)
     ├── IntegrityError              integrity_violated     409  exit 2   stored data altered
     │   └── AuditChainBrokenError   audit_chain_broken     409  exit 1
     └── ConfigurationError          configuration_missing  500  exit 2   e.g. no CHARTER_AUDIT_KEY
@@ -240,10 +241,11 @@ class GateFailedError(CharterError):
         self.problems = list(problems)
 
     def extra(self) -> dict[str, Any]:
-        """``request_id`` (when a request was refused) and ``problems``."""
+        """``promotion_request`` (the refused request's id, if any) and ``problems``."""
         out = super().extra()
         if self.request_id is not None:
-            out["request_id"] = self.request_id
+            # not "request_id": in an HTTP problem that names the call (X-Request-Id)
+            out["promotion_request"] = self.request_id
         out["problems"] = list(self.problems)
         return out
 

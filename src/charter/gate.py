@@ -41,6 +41,7 @@ from charter.evidence import (
     Finding,
     Fingerprint,
     canonical_json,
+    fingerprint_file,
     sha256_bytes,
 )
 from charter.mitigate import mitigation_record
@@ -148,13 +149,14 @@ def check(
             baseline, "baseline", trust, sha256=None, trust_pickle=trust_pickle
         )
 
-    prediction_column = _attach(frame, predictions, PREDICTION_COLUMN, "predictions")
+    data_fingerprint = _fingerprint_data(frame, data_path)
+    prediction_column = _attach_input(frame, predictions, PREDICTION_COLUMN, "predictions", inputs)
     if not isinstance(prediction_column, str):
         frame, prediction_column = prediction_column
-    score_column = _attach(frame, scores, SCORE_COLUMN, "scores")
+    score_column = _attach_input(frame, scores, SCORE_COLUMN, "scores", inputs)
     if not isinstance(score_column, str):
         frame, score_column = score_column
-    inputs["data"] = _fingerprint_data(frame, data_path)
+    inputs["data"] = data_fingerprint
 
     ctx = CheckContext(
         policy=loaded_policy,
@@ -208,7 +210,7 @@ def run_gate(
     """
     started = time.perf_counter() if started is None else started
     policy = ctx.policy
-    rules = [prepare_rule(section, rule) for section, rule in policy.iter_rules(ctx.stage)]
+    rules = [prepare_rule(section, rule) for section, rule in policy.gate_rules(ctx.stage)]
     preflight(ctx, [(r.spec, r.params) for r in rules])
 
     fingerprints = dict(inputs or {})
@@ -416,6 +418,56 @@ def _load_model(
             hint="pass a fitted estimator or the path of a .skops file",
         )
     return model, model_fingerprint(model, kind=role), {"type": model_type(model)}
+
+
+def _attach_input(
+    frame: AnyFrame, values: Any, name: str, role: str, inputs: dict[str, Fingerprint]
+) -> str | tuple[AnyFrame, str]:
+    """:func:`_attach`, reading a one-column file first (fingerprinted as ``inputs[role]``).
+
+    A file's values join the data under the file's own column name (unless the data already
+    has that column), so evidence names what the user wrote, not an internal column.
+    """
+    source = values_file(values, role)
+    if source is None:
+        return _attach(frame, values, name, role)
+    array, column, path = source
+    if column not in schema_of(frame):
+        name = column
+    inputs[role] = fingerprint_file(path, kind=role, rows=int(array.shape[0]))
+    return _attach(frame, array, name, role)
+
+
+def values_file(value: Any, role: str) -> tuple[np.ndarray, str, Path] | None:
+    """The values, column name and path of a one-column data file, or ``None`` for a column.
+
+    ``value`` names a file when it is a path with a data file's suffix (Parquet, CSV, Arrow).
+
+    Raises
+    ------
+    DataError
+        The file does not exist or has more than one column.
+    """
+    from charter.stats.frames import SUPPORTED_DATA_FILES
+
+    if not isinstance(value, str | Path):
+        return None
+    path = Path(value)
+    if path.suffix.lower() not in SUPPORTED_DATA_FILES:
+        return None
+    if not path.exists():
+        raise DataError(f"{role} file {path} does not exist", hint="check the path")
+    loaded = read_data_file(path)
+    columns = list(schema_of(loaded))
+    if len(columns) != 1:
+        raise DataError(
+            f"{role} file {path} has {len(columns)} columns; it must have exactly one",
+            hint=f"write only the {role} to the file, or add them to the data and pass the"
+            " column name",
+        )
+    if isinstance(loaded, nw.LazyFrame):
+        loaded = loaded.collect()
+    return np.asarray(loaded.get_column(columns[0]).to_numpy()), columns[0], path
 
 
 def _attach(frame: AnyFrame, values: Any, name: str, role: str) -> str | tuple[AnyFrame, str]:

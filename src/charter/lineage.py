@@ -12,6 +12,7 @@ import copy
 import functools
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,18 +25,51 @@ from charter.evidence import environment_snapshot, sha256_file
 _CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
 
 
-def _git(directory: Path, *args: str) -> str | None:
+def _start_git(directory: Path, *args: str) -> subprocess.Popen[str] | None:
     try:
-        done = subprocess.run(
+        return subprocess.Popen(
             ["git", "-C", str(directory), *args],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
-            timeout=30,
-            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except OSError:
         return None
-    return done.stdout if done.returncode == 0 else None
+
+
+def _finish_git(process: subprocess.Popen[str] | None) -> str | None:
+    if process is None:
+        return None
+    try:
+        out, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return None
+    return out if process.returncode == 0 else None
+
+
+def start_git_info(directory: str | Path = ".") -> Callable[[], dict[str, Any] | None]:
+    """Start reading :func:`git_info` of ``directory``; call what it returns to get the result.
+
+    The two git processes (status, remote URLs) run while the caller does other work:
+    registering a version waits for them only when it writes its lineage. Call the result on
+    every path (it waits for the processes once and then returns the same answer).
+    """
+    folder = Path(directory)
+    status_process = _start_git(folder, "status", "--porcelain=v2", "--branch")
+    remotes_process = _start_git(folder, "config", "--get-regexp", r"^remote\..*\.url$")
+
+    done: list[dict[str, Any] | None] = []
+
+    def result() -> dict[str, Any] | None:
+        if not done:  # the processes are waited for once, however often this is called
+            status = _finish_git(status_process)
+            remotes = _finish_git(remotes_process) or ""
+            done.append(None if status is None else _parse_git(status, remotes))
+        return done[0]
+
+    return result
 
 
 def git_info(directory: str | Path = ".") -> dict[str, Any] | None:
@@ -46,10 +80,10 @@ def git_info(directory: str | Path = ".") -> dict[str, Any] | None:
     dict or None
         ``{"commit", "branch", "remote", "dirty"}``; ``None`` outside a git work tree.
     """
-    folder = Path(directory)
-    status = _git(folder, "status", "--porcelain=v2", "--branch")
-    if status is None:
-        return None
+    return start_git_info(directory)()
+
+
+def _parse_git(status: str, remotes: str) -> dict[str, Any]:
     commit = branch = upstream = None
     dirty = False
     for line in status.splitlines():
@@ -64,7 +98,8 @@ def git_info(directory: str | Path = ".") -> dict[str, Any] | None:
         elif line and not line.startswith("#"):
             dirty = True
     remote_name = upstream.split("/", 1)[0] if upstream else "origin"
-    remote = _git(folder, "config", "--get", f"remote.{remote_name}.url")
+    urls = dict(line.split(" ", 1) for line in remotes.splitlines() if " " in line)
+    remote = urls.get(f"remote.{remote_name}.url")
     return {
         "commit": commit,
         "branch": branch,

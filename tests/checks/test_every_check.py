@@ -91,7 +91,8 @@ def gate_context() -> CheckContext:
 @pytest.fixture(scope="module")
 def regression_context() -> CheckContext:
     frame = _frame()
-    frame["y"] = frame["income"] * 0.5 + frame["debt"]
+    noise = np.random.default_rng(3).normal(0, 5, len(frame))
+    frame["y"] = frame["income"] * 0.5 + frame["debt"] + noise
     model = LinearRegression().fit(frame[FEATURES], frame["y"])
     return CheckContext(
         policy=_policy("regression"), data=nw.from_native(frame), model=model, features=FEATURES

@@ -198,6 +198,9 @@ def test_gate_registry_and_monitoring_work_together_through_the_cli(
     )
     assert json.loads((tmp_path / "gate-2" / "evidence.json").read_text())["passed"]
     charter("eli", *register, "--model", "fair.skops", "--evidence", "gate-2")
+    # high risk: production needs verified evidence; the registry re-runs the gate itself
+    charter("eli", "promote", f"{NAME}:2", "--to", "production", expect=1)
+    charter("eli", "evidence", "verify", f"{NAME}:2", "--data", "holdout.parquet")
     charter("eli", "promote", f"{NAME}:2", "--to", "production")
     waiting = json.loads(charter("ann", "requests", "--json"))
     assert [(r["version"], r["status"]) for r in waiting] == [(2, "pending")]

@@ -36,6 +36,12 @@ from charter.evidence import (
 from charter.lineage import environment
 from charter.policy import load_policy
 from charter.registry import Actor, Registry, Role
+from charter.signing import (
+    EVIDENCE_SIGNATURE_FILE,
+    KeyPair,
+    generate_keypair,
+    write_evidence_signature,
+)
 
 
 def _root_conftest() -> Any:
@@ -142,6 +148,12 @@ TEAM = {
 }
 
 
+@functools.cache
+def signing_key() -> KeyPair:
+    """The test CI's Ed25519 key pair (one per test process)."""
+    return generate_keypair()
+
+
 def make_team(url: str, store: Path | None) -> Team:
     """Initialise a registry at ``url`` with the standard team."""
     registry, token = Registry.initialize(
@@ -150,6 +162,8 @@ def make_team(url: str, store: Path | None) -> Team:
     result = Team(registry=registry, url=url, store=store or Path("."))
     result.tokens["ada"] = token.token
     result.actors["ada"] = registry.authenticate(token.token)
+    # the CI's key: evidence written by write_evidence is signed with it, hence verified
+    registry.trust_key("test-ci", signing_key().public_pem.decode(), actor=result.actors["ada"])
     for username, roles in TEAM.items():
         if username == "ada":
             continue
@@ -393,8 +407,13 @@ def write_evidence(
     null_fraction: float | None = None,
     extra_findings: list[Finding] = (),  # type: ignore[assignment]
     report: bool = True,
+    sign: bool = True,
 ) -> Path:
-    """An evidence bundle for ``policy_path``'s rules, the way the gate writes one."""
+    """An evidence bundle for ``policy_path``'s rules, the way the gate writes one.
+
+    Signed (``evidence.dsse.json``) with :func:`signing_key`, which every test team trusts,
+    as ``charter check --sign`` in CI would: the evidence is verified.
+    """
     policy = load_policy(policy_path)
     nulls = null_fraction if null_fraction is not None else (0.01 if passed else 0.20)
     findings = [
@@ -435,6 +454,13 @@ def write_evidence(
     )
     folder.mkdir(parents=True, exist_ok=True)
     evidence.write(folder / "evidence.json")
+    signature = folder / EVIDENCE_SIGNATURE_FILE
+    signature.unlink(missing_ok=True)
+    if sign:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        key = load_pem_private_key(signing_key().private_pem, password=None)
+        write_evidence_signature(Evidence.read(folder), key, folder)  # type: ignore[arg-type]
     if report:
         (folder / "report.html").write_text(
             f"<html><body>{evidence.status}</body></html>", encoding="utf-8"

@@ -46,7 +46,7 @@ def test_unknown_model_or_version_exits_2_and_changes_nothing(
     assert snapshot(team) == before
 
 
-def test_a_wrong_or_missing_token_exits_2_and_changes_nothing(
+def test_a_wrong_or_missing_token_exits_2_and_changes_nothing_but_the_trail(
     team: Team, tmp_path: Path, cli
 ) -> None:
     candidate = make_candidate(tmp_path)
@@ -66,7 +66,14 @@ def test_a_wrong_or_missing_token_exits_2_and_changes_nothing(
     assert code == 2 and "token is not known" in err and "CHARTER_TOKEN" in err
     code, _, err = cli(None, "models")
     assert code == 2 and "no token given" in err
-    assert snapshot(team) == before
+    after = snapshot(team)
+    # the one change: the failed authentication is audited (rate-limited, issue 8 path 7)
+    added = sorted(set(after["charter_audit_entries"]) - set(before["charter_audit_entries"]))
+    assert len(added) == 1 and '"action":"auth.failed"' in added[0]
+    unchanged = ("charter_audit_entries", "charter_audit_head", "charter_meta")
+    assert {k: v for k, v in after.items() if k not in unchanged} == {
+        k: v for k, v in before.items() if k not in unchanged
+    }
 
 
 def test_revoked_and_expired_tokens_and_disabled_users_are_refused(
@@ -118,7 +125,8 @@ def test_tokens_are_stored_hashed_and_shown_once(team: Team, cli) -> None:
 def test_a_corrupt_artifact_exits_2_and_stores_nothing(team: Team, tmp_path: Path, cli) -> None:
     candidate = make_candidate(tmp_path)
     candidate.model.write_bytes(b"PK\x03\x04 this is not a skops file")
-    write_evidence(candidate.evidence, policy_path=candidate.policy, model_path=None)
+    # evidence of the corrupt file itself: a model registers only with evidence fingerprinting it
+    write_evidence(candidate.evidence, policy_path=candidate.policy, model_path=candidate.model)
     before = snapshot(team)
     code, _, err = cli(
         "eli",

@@ -79,7 +79,7 @@ def test_a_refused_promotion_carries_its_request_and_problems(team: Team, tmp_pa
     assert refused.reason == "; ".join(error.problems)
     problem = error.to_problem()
     assert (problem["status"], problem["code"]) == (422, "gate_failed")
-    assert (problem["request_id"], problem["problems"]) == (refused.id, error.problems)
+    assert (problem["promotion_request"], problem["problems"]) == (refused.id, error.problems)
 
 
 def test_service_hints_name_the_field_and_the_cli_names_its_option(team: Team, cli: Any) -> None:

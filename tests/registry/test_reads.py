@@ -53,7 +53,7 @@ def test_streamed_entries_are_the_log_and_export_line_by_line(team: Team, tmp_pa
     first = json.loads(next(export_lines(logged, fmt="jsonl")))
     assert first["hash"] == logged[0].hash
     assert list(export_lines([], fmt="csv")) == [
-        "seq,at,actor,action,subject,model,details,alg,prev_hash,hash\r\n"
+        "seq,at,actor,action,subject,model,details,alg,prev_hash,hash,request_id\r\n"
     ]
 
 

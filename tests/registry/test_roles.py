@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from registry_support import (
     BACKENDS,
     Team,
@@ -16,13 +17,18 @@ from registry_support import (
     make_candidate,
     make_team,
     register,
+    save_model,
+    training_frame,
     write_evidence,
+    write_policy,
 )
 
 from charter.errors import PermissionDeniedError
 from charter.evidence import Evidence, Fingerprint
+from charter.monitor.allowlist import ActionAllowList
 from charter.registry import PERMISSIONS, Action, Actor, Role
 from charter.registry.roles import roles_for
+from charter.signing import generate_keypair
 
 #: One user of the standard team per role.
 ACTING = {
@@ -89,6 +95,21 @@ def _do_attach(team: Team, actor: Actor, folder: Path) -> Any:
     return team.registry.attach_evidence(name, 1, evidence, actor=actor)
 
 
+def _do_verify(team: Team, actor: Actor, folder: Path) -> Any:
+    """The registry re-runs a real gate (real model, the very data file) and verifies."""
+    from charter.gate import check
+
+    name = f"m-{uuid.uuid4().hex[:8]}"
+    policy = write_policy(folder / "policy", name=name, tier="minimal")
+    model = save_model(folder / "model")
+    training_frame(n=200, seed=4).to_parquet(folder / "data.parquet")
+    check(policy, folder / "data.parquet", model=model, out=folder / "gate", progress=False)
+    team.registry.register(
+        name, model=model, evidence=folder / "gate", policy=policy, actor=team["eli"]
+    )
+    return team.registry.verify_evidence(name, 1, folder / "data.parquet", actor=actor)
+
+
 def _monitoring_evidence(name: str, policy_sha: str) -> Evidence:
     return Evidence(model_name=name, policy=Fingerprint(kind="policy", sha256=policy_sha))
 
@@ -141,6 +162,19 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
         )
     )(_version(t, f)),
     Action.AUDIT_READ: lambda t, a, f: t.registry.audit_log(actor=a, limit=5),
+    Action.AUDIT_CHECKPOINT: lambda t, a, f: t.registry.checkpoint_audit(
+        Ed25519PrivateKey.generate(), actor=a
+    ),
+    Action.KEY_TRUST: lambda t, a, f: t.registry.trust_key(
+        "ci", generate_keypair().public_pem.decode(), actor=a
+    ),
+    Action.APPROVAL_FLOOR: lambda t, a, f: t.registry.set_approval_floor(
+        _version(t, f), 2, actor=a
+    ),
+    Action.MONITORING_ALLOW: lambda t, a, f: t.registry.set_monitoring_allowlist(
+        ActionAllowList(commands=("true",)), actor=a
+    ),
+    Action.EVIDENCE_VERIFY: _do_verify,
 }
 
 

@@ -2,10 +2,13 @@
 
 An entry is the canonical JSON (sorted keys, no spaces, UTF-8) of ``seq``, ``at`` (UTC,
 microseconds, ``Z``), ``actor``, ``action``, ``subject``, ``model``, ``details``, ``alg`` and
-``prev_hash`` — the hash of the entry before it (64 zeros for the first). Its ``hash`` is the
-sha256 of those bytes, or their HMAC-SHA256 under ``CHARTER_AUDIT_KEY`` when the registry was
-created with a key. The row stores exactly those bytes (``body``) and the hash; the database
-derives every other column from ``body``, so what is filtered is what was hashed.
+``prev_hash`` — the hash of the entry before it (64 zeros for the first) — and, for an entry
+written while the HTTP service served a request, that request's ``request_id`` (the key is
+absent otherwise, so entries written before request ids existed hash as they always did).
+Its ``hash`` is the sha256 of those bytes, or their HMAC-SHA256 under ``CHARTER_AUDIT_KEY``
+when the registry was created with a key. The row stores exactly those bytes (``body``) and
+the hash; the database derives every other column from ``body``, so what is filtered is what
+was hashed.
 
 Appends happen inside the caller's transaction, after :class:`ChainWriter` has locked the
 one-row head table: two processes cannot read the same head, so they cannot fork the chain,
@@ -25,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from charter.audit.request_context import current_request_id
 from charter.audit.tables import audit_entries, audit_head
 from charter.errors import CharterError, ConfigurationError
 from charter.evidence import canonical_json
@@ -72,21 +76,26 @@ def entry_body(
     details: Mapping[str, Any],
     alg: str,
     prev_hash: str,
+    request_id: str | None = None,
 ) -> str:
-    """The canonical JSON text of one entry: the bytes its hash is taken over."""
-    return canonical_json(
-        {
-            "seq": seq,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "model": model,
-            "details": dict(details),
-            "alg": alg,
-            "prev_hash": prev_hash,
-        }
-    ).decode("utf-8")
+    """The canonical JSON text of one entry: the bytes its hash is taken over.
+
+    ``request_id`` is part of the body only when given.
+    """
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "model": model,
+        "details": dict(details),
+        "alg": alg,
+        "prev_hash": prev_hash,
+    }
+    if request_id is not None:
+        fields["request_id"] = request_id
+    return canonical_json(fields).decode("utf-8")
 
 
 def hash_body(body: str | bytes, key: bytes | None = None) -> str:
@@ -111,6 +120,8 @@ class AuditEntry:
     alg: str
     prev_hash: str
     hash: str
+    request_id: str | None = None
+    """The X-Request-Id of the HTTP call that caused the entry (``None`` outside the service)."""
 
     @classmethod
     def from_body(cls, body: str, hash_: str) -> AuditEntry:
@@ -127,11 +138,16 @@ class AuditEntry:
             alg=data.get("alg", ALG_SHA256),
             prev_hash=data["prev_hash"],
             hash=hash_,
+            request_id=data.get("request_id"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (for export)."""
-        return {
+        """JSON-able form (for export): the hashed fields and the hash.
+
+        ``request_id`` is present only when the entry has one, as in the hashed body, so an
+        exported line without its ``hash`` is the hashed text again (verifiable offline).
+        """
+        out = {
             "seq": self.seq,
             "at": self.at,
             "actor": self.actor,
@@ -143,6 +159,9 @@ class AuditEntry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+        if self.request_id is not None:
+            out["request_id"] = self.request_id
+        return out
 
 
 @dataclass
@@ -186,6 +205,7 @@ class ChainWriter:
         """Append one entry after the current head and move the head to it."""
         seq = self.seq + 1
         at = utc_timestamp()
+        request_id = current_request_id()
         body = entry_body(
             seq=seq,
             at=at,
@@ -196,6 +216,7 @@ class ChainWriter:
             details=details or {},
             alg=self.alg,
             prev_hash=self.head,
+            request_id=request_id,
         )
         digest = hash_body(body, self.key)
         self.connection.execute(insert(audit_entries).values(body=body, hash=digest))
@@ -213,6 +234,7 @@ class ChainWriter:
             alg=self.alg,
             prev_hash=self.head,
             hash=digest,
+            request_id=request_id,
         )
         self.seq, self.head = seq, digest
         self.appended.append(entry)

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, Select, select
@@ -31,6 +31,7 @@ CSV_COLUMNS = (
     "alg",
     "prev_hash",
     "hash",
+    "request_id",
 )
 
 
@@ -48,8 +49,6 @@ def _timestamp(value: datetime | str | None, name: str) -> str | None:
             field=name,
         ) from None
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return utc_timestamp(parsed)
 
@@ -62,6 +61,11 @@ def entries_query(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     limit: int | None = None,
+    subject: str | None = None,
+    request_id: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    descending: bool = False,
 ) -> Select[Any]:
     """The query of the entries matching every filter given, in sequence order.
 
@@ -69,16 +73,32 @@ def entries_query(
 
     Parameters
     ----------
-    model, actor
-        Exact model name, exact user name.
+    model, actor, subject
+        Exact model name, exact user name, exact subject (``model:credit-risk/3``).
+    request_id
+        Entries written while serving the HTTP request with this ``X-Request-Id``.
     action
         An action (``promotion.completed``) or a prefix ending in ``*`` (``promotion.*``).
     since, until
         UTC bounds on the entry time (inclusive, exclusive); naive times are taken as UTC.
     limit
         At most this many entries.
+    after, before
+        Only entries whose sequence number is above ``after`` / below ``before``: the keyset
+        of a paginated read.
+    descending
+        Newest first.
     """
-    query = select(audit_entries.c.body, audit_entries.c.hash).order_by(audit_entries.c.seq)
+    order = audit_entries.c.seq.desc() if descending else audit_entries.c.seq
+    query = select(audit_entries.c.body, audit_entries.c.hash).order_by(order)
+    if subject is not None:
+        query = query.where(audit_entries.c.subject == subject)
+    if request_id is not None:
+        query = query.where(audit_entries.c.request_id == request_id)
+    if after is not None:
+        query = query.where(audit_entries.c.seq > after)
+    if before is not None:
+        query = query.where(audit_entries.c.seq < before)
     if model is not None:
         query = query.where(audit_entries.c.model == model)
     if actor is not None:
@@ -116,11 +136,26 @@ def query_entries(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     limit: int | None = None,
+    subject: str | None = None,
+    request_id: str | None = None,
+    after: int | None = None,
+    before: int | None = None,
+    descending: bool = False,
     batch_size: int = 10_000,
 ) -> Iterator[AuditEntry]:
     """Entries matching every filter given, in sequence order (see :func:`entries_query`)."""
     query = entries_query(
-        model=model, actor=actor, action=action, since=since, until=until, limit=limit
+        model=model,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        limit=limit,
+        subject=subject,
+        request_id=request_id,
+        after=after,
+        before=before,
+        descending=descending,
     )
     return stream_entries(connection, query, batch_size=batch_size)
 
@@ -158,7 +193,7 @@ def _csv(entries: Iterable[AuditEntry]) -> Iterator[str]:
     for entry in entries:
         row = entry.to_dict()
         row["details"] = json.dumps(entry.details, sort_keys=True, ensure_ascii=False)
-        yield line(row[c] for c in CSV_COLUMNS)
+        yield line(row.get(c) for c in CSV_COLUMNS)
 
 
 def export_entries(entries: Iterable[AuditEntry], out: TextIO, *, fmt: str = "jsonl") -> int:

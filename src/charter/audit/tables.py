@@ -39,6 +39,7 @@ audit_entries = Table(
     Column("subject", Text),
     Column("model", String(256)),
     Column("prev_hash", String(64)),
+    Column("request_id", String(128)),
 )
 
 #: One row: the sequence number and hash of the last entry. Every write transaction locks it

@@ -21,10 +21,13 @@ from charter.cli import (
     audit_cmds,
     card_cmds,
     check_cmds,
+    integrity_cmds,
+    keys_cmds,
     mitigate_cmds,
     monitor_cmds,
     policy_cmds,
     registry_cmds,
+    serve_cmds,
     user_cmds,
 )
 from charter.cli.console import console, err_console, print_error
@@ -82,6 +85,9 @@ COMMAND_MODULES = (
     card_cmds,
     monitor_cmds,
     audit_cmds,
+    keys_cmds,
+    integrity_cmds,
+    serve_cmds,
 )
 for _module in COMMAND_MODULES:
     app.add_typer(_module.app)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from charter.cli.console import (
-    JSON_HELP,
-    acting,
-    console,
-    open_registry,
-)
+from charter.cli.console import JSON_HELP, acting, console, open_registry
+from charter.errors import CharterError
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
@@ -34,8 +31,33 @@ _Until = Annotated[str | None, typer.Option(help="Until this UTC time (ISO 8601)
 
 
 @audit_app.command("verify")
-def verify(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    checkpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint (file or fsspec URL) whose head the chain must still"
+            " contain (repeatable).",
+        ),
+    ] = None,
+    public: Annotated[
+        list[Path] | None,
+        typer.Option("--public", help="Public key (PEM) that signs checkpoints (repeatable)."),
+    ] = None,
+) -> None:
     """Recompute every hash and link; report the first broken entry and how it was broken."""
+    from charter.audit.checkpoint import read_checkpoint
+
+    trusted = _public_keys(public or [])
+    if checkpoint and not trusted:
+        from charter.errors import CharterError
+
+        raise CharterError(
+            "--checkpoint needs the public key that signed it",
+            hint="add --public AUDITOR.pub (the .pub of `charter keys generate`)",
+        )
+    points = [read_checkpoint(c, trusted) for c in checkpoint or []]
     with open_registry() as registry:
         actor = acting(registry)
         from sqlalchemy import func, select
@@ -58,15 +80,61 @@ def verify(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = Fa
             report = registry.verify_audit(
                 actor=actor, on_batch=lambda n: progress.advance(task, n)
             )
+        from charter.audit.checkpoint import missing_checkpoints, raise_for_missing
+
+        missing = missing_checkpoints(registry.engine, points) if report.ok else []
     if as_json:
-        console.print_json(json.dumps(report.to_dict()))
-    elif report.ok:
+        console.print_json(
+            json.dumps({**report.to_dict(), "checkpoints": len(points), "missing": missing})
+        )
+    elif report.ok and not missing:
         console.print(
             f"[green]intact[/]: {report.checked} entries verified; head {report.head_seq} "
-            f"{report.head_hash}",
+            f"{report.head_hash}"
+            + (f"; contains {len(points)} signed checkpoint(s)" if points else ""),
             highlight=False,
         )
     report.raise_for_break()
+    raise_for_missing(missing)
+
+
+def _public_keys(paths: list[Path]) -> dict[str, Any]:
+    from charter.errors import CharterError
+    from charter.signing import key_id, load_public_key
+
+    keys = {}
+    for path in paths:
+        try:
+            key = load_public_key(path.read_bytes())
+        except OSError as exc:
+            raise CharterError(f"cannot read {path}: {exc.strerror or exc}") from None
+        keys[key_id(key)] = key
+    return keys
+
+
+@audit_app.command("checkpoint")
+def checkpoint_command(
+    key: Annotated[Path, typer.Option("--key", help="The auditor's Ed25519 private key (PEM).")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out", help="File or fsspec URL to write (e.g. a write-once bucket); never replaced."
+        ),
+    ],
+) -> None:
+    """Verify the chain and sign its head (seq and hash), to keep outside the database."""
+    from charter.audit.checkpoint import write_checkpoint
+    from charter.signing import load_private_key
+
+    private = load_private_key(key)
+    with open_registry() as registry:
+        envelope = registry.checkpoint_audit(private, actor=acting(registry))
+    write_checkpoint(envelope, out)
+    head = json.loads(base64.b64decode(envelope["payload"]))
+    console.print(
+        f"checkpoint of entry {head['seq']} ({head['hash'][:16]}) written to {out}",
+        highlight=False,
+    )
 
 
 @audit_app.command("log")
@@ -121,7 +189,6 @@ def export(
 ) -> None:
     """Export audit entries, with their hashes, as JSON lines or CSV."""
     from charter.audit.log import EXPORT_FORMATS
-    from charter.errors import CharterError
 
     if fmt not in EXPORT_FORMATS:
         raise CharterError(
@@ -141,8 +208,10 @@ def export(
                 until=until,
             )
         else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("w", encoding="utf-8", newline="") as handle:
+            from charter.files import atomic_output
+
+            # a refusal or an error leaves an existing file as it was
+            with atomic_output(out) as handle:
                 count = registry.export_audit(
                     handle,
                     actor=user,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from charter.cli.console import acting, err_console, open_registry
+from charter.errors import CharterError
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
@@ -25,7 +26,6 @@ def card(
     """Write the model card (Mitchell et al., 2019) of a version."""
     from charter.cards import model_card, render_card
     from charter.cards.render import CARD_FORMATS, write_text
-    from charter.errors import CharterError
     from charter.registry import split_ref
 
     if fmt not in CARD_FORMATS:
@@ -59,7 +59,6 @@ def compliance(
     """Report every control of the catalogue as satisfied, failed, or needing a person."""
     from charter.cards import compliance_report, render_compliance
     from charter.cards.render import COMPLIANCE_FORMATS, write_text
-    from charter.errors import CharterError
     from charter.policy.controls import frameworks
     from charter.registry import split_ref
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from charter.cli.console import console, err_console
 from charter.cli.findings import print_summary
-from charter.errors import CharterError, DataError, PolicyError
+from charter.errors import CharterError, PolicyError
 
 __all__ = ["app", "print_summary"]
 
@@ -75,10 +75,20 @@ def check_command(
         Path | None,
         typer.Option("--markdown", help="Also append the Markdown summary to this file."),
     ] = None,
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign",
+            help="Ed25519 private key (PEM): sign the evidence, writing evidence.dsse.json.",
+        ),
+    ] = None,
 ) -> None:
     """Run the policy's gate on a model and data; exit 1 when a blocking rule fails."""
     from charter.gate import check
     from charter.report import render_markdown, write_outputs
+    from charter.signing import load_private_key
+
+    signing_key = load_private_key(sign) if sign is not None else None  # fail before the run
 
     if policy is None:
         policy = Path("policy.yaml")
@@ -94,14 +104,23 @@ def check_command(
         model=model,
         target=target,
         baseline=baseline,
-        predictions=_column_or_file(predictions, "predictions"),
-        scores=_column_or_file(scores, "scores"),
+        predictions=predictions,
+        scores=scores,
         stage=stage,
         trust_pickle=trust_pickle,
         sha256=sha256,
         trusted_types=trust_type or (),
     )
     outputs = write_outputs(evidence, out)
+    if signing_key is not None:
+        from charter.signing import write_evidence_signature
+
+        signature = write_evidence_signature(evidence, signing_key, outputs.evidence.parent)
+        err_console.print(f"signed: {signature}", highlight=False)
+    else:  # a signature of an earlier run would sit beside evidence it does not sign
+        from charter.signing import EVIDENCE_SIGNATURE_FILE
+
+        outputs.evidence.with_name(EVIDENCE_SIGNATURE_FILE).unlink(missing_ok=True)
     print_summary(evidence)
     summary_md = render_markdown(evidence, report_path=str(outputs.report))
     if markdown is not None:
@@ -116,29 +135,6 @@ def check_command(
     console.print(f"report:   [bold]{outputs.report}[/]", highlight=False)
     if not evidence.passed:
         raise typer.Exit(1)
-
-
-def _column_or_file(value: str | None, role: str) -> Any:
-    """A column name as given, or the values of a one-column file."""
-    import numpy as np
-
-    from charter.stats.frames import SUPPORTED_DATA_FILES, read_data_file
-
-    if value is None:
-        return None
-    path = Path(value)
-    if path.suffix.lower() not in SUPPORTED_DATA_FILES:
-        return value
-    if not path.exists():
-        raise DataError(f"{role} file {path} does not exist", hint="check the path")
-    frame = read_data_file(path)
-    if len(frame.columns) != 1:
-        raise DataError(
-            f"{role} file {path} has {len(frame.columns)} columns; it must have exactly one",
-            hint=f"write only the {role} to the file, or add them to the data and pass the"
-            " column name",
-        )
-    return np.asarray(frame.get_column(frame.columns[0]).to_numpy())
 
 
 def _append(path: Path, text: str) -> None:

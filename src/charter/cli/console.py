@@ -9,19 +9,40 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 
 from charter.errors import CharterError, NotFoundError
+from charter.terminal import terminal_safe
 
 if TYPE_CHECKING:
     from charter.registry import Actor, Registry
 
-console = Console()
-err_console = Console(stderr=True)
+
+class SafeConsole(Console):
+    r"""A console that shows control characters in printed text as escapes (``\x1b``).
+
+    Charter's own colours are styles, applied after this; what is escaped is text — a stored
+    name, a reason, a message quoting user input — so nothing printed can drive the terminal
+    (move the cursor, clear the screen, rewrite a line a reviewer reads).
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment
+            if segment.control
+            else Segment(terminal_safe(segment.text, keep="\n\t"), segment.style, None)
+            for segment in buffer
+        )
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
 
 #: The command-line option of each field the library names in its errors (when not ``--field``).

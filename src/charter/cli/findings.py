@@ -6,10 +6,9 @@ Shared by ``charter check`` and ``charter mitigate --check-data``.
 from __future__ import annotations
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
-from charter.cli.console import console
+from charter.cli.console import SafeConsole, console
 from charter.evidence import Evidence, Finding
 
 _TABLE_WIDTH = 120
@@ -34,7 +33,7 @@ def print_summary(evidence: Evidence) -> None:
     if console.width >= _TABLE_WIDTH:
         console.print(table)
     else:
-        wide = Console(
+        wide = SafeConsole(
             file=console.file,
             width=_TABLE_WIDTH,
             force_terminal=console.is_terminal,

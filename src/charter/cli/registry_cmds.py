@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from charter.cli.console import (
@@ -247,8 +248,6 @@ def show(
             f"  stage      {h.from_stage or '-'} -> {h.to_stage} by {h.actor} "
             f"at {h.at:%Y-%m-%d %H:%M:%S}"
         )
-    from rich.markup import escape
-
     for f in version.flags:
         raised = escape(
             f"{f.flag}: {f.reason} (raised by {f.created_by} at {f.created_at:%Y-%m-%d %H:%M})"
@@ -307,18 +306,30 @@ def download(
 
 # ---------------------------------------------------------------------- promotion
 def _describe_request(request: Any) -> str:
+    from charter.registry.names import terminal_safe
+    from charter.registry.safeguards import leaving_message
+
+    if request.status == "completed" and request.kind == "demotion":
+        left = leaving_message(request.model, request.version, request.to_stage)
+        return f"[bold yellow]{left}[/]"
     if request.status == "completed":
         return f"[green]promoted[/] {request.model}:{request.version} to {request.to_stage}"
     if request.status == "pending":
         missing = request.required_approvals - request.valid_approvals
+        what = {"demotion": "out of production ", "rollback": "rollback "}.get(request.kind, "")
+        changes = (
+            "; its policy is looser than production's: " + "; ".join(request.changes)
+            if request.changes
+            else ""
+        )
         return (
-            f"request {request.id}: {request.model}:{request.version} -> {request.to_stage} waits "
-            f"for {missing} more approval(s) "
+            f"request {request.id}: {what}{request.model}:{request.version} -> "
+            f"{request.to_stage} waits for {missing} more approval(s) "
             f"({request.valid_approvals}/{request.required_approvals}); "
-            f"an approver runs `charter approve {request.id}`"
+            f"an approver runs `charter approve {request.id}`" + escape(changes)
         )
     return f"request {request.id} is {request.status}" + (
-        f": {request.reason}" if request.reason else ""
+        f": {escape(terminal_safe(request.reason))}" if request.reason else ""
     )
 
 
@@ -400,11 +411,18 @@ def archive(
 ) -> None:
     """Archive a version (takes it out of production or staging)."""
     from charter.registry import split_ref
+    from charter.registry.safeguards import leaving_message
 
     name, version_ref = split_ref(ref)
     with open_registry() as registry:
-        version = registry.archive(name, version_ref, actor=acting(registry), reason=reason)
-    console.print(f"archived {version.ref}")
+        actor = acting(registry)
+        was = registry.get_version(name, version_ref, actor=actor).stage
+        version = registry.archive(name, version_ref, actor=actor, reason=reason)
+    if was == "production":
+        left = leaving_message(name, version.number, "archived")
+        console.print(f"[bold yellow]{left}[/]", highlight=False)
+    else:
+        console.print(f"archived {version.ref}")
 
 
 @alias_app.command("set")
@@ -485,3 +503,37 @@ def mlflow_log_evidence(
             registry, name, version_ref, actor=acting(registry), run_id=run_id
         )
     console.print(f"logged the evidence of {ref} to MLflow run {target}")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    ref: Annotated[str, typer.Argument(help="NAME:VERSION")],
+    data: Annotated[Path, typer.Option(help="The evaluation data the gate read (same bytes).")],
+    target: Annotated[
+        str | None, typer.Option(help="Column of true labels (default: as the gate ran).")
+    ] = None,
+) -> None:
+    """Have the registry re-run the gate on the data and mark the evidence verified."""
+    from charter.registry import split_ref
+
+    name, version_ref = split_ref(ref)
+    with open_registry() as registry:
+        version = registry.verify_evidence(
+            name, version_ref, data, actor=acting(registry), target=target
+        )
+    console.print(
+        f"verified the evidence of {version.ref}: the registry's own run of the gate gives the"
+        " same findings",
+        highlight=False,
+    )
+
+
+@app.command("rollback")
+def rollback(
+    name: Annotated[str, typer.Argument(help="The model.")],
+    note: Annotated[str | None, typer.Option(help="Why, for the approvers.")] = None,
+) -> None:
+    """Ask to put the previous production version back in production (its own request)."""
+    with open_registry() as registry:
+        request = registry.request_rollback(name, actor=acting(registry), note=note)
+    console.print(_describe_request(request), highlight=False)

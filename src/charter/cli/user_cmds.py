@@ -20,6 +20,7 @@ from charter.cli.console import (
     print_json,
     print_token,
 )
+from charter.registry.roles import parse_role
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
@@ -45,7 +46,7 @@ def init(
     registry, token = Registry.initialize(admin=admin, artifact_store=artifact_store)
     err_console.print(
         f"[green]created[/] the registry at {describe_url(database_url())} "
-        f"(audit trail: {registry.audit_alg}; artifacts: {registry.artifacts.url})",
+        f"(audit trail: {registry.audit_alg}; artifacts: {registry.artifacts.display_url})",
         highlight=False,
     )
     err_console.print(
@@ -70,8 +71,6 @@ def user_add(
     role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
 ) -> None:
     """Add a user with roles and print their first token (shown once)."""
-    from charter.registry.roles import parse_role
-
     roles = [parse_role(r) for r in role]
     with open_registry() as registry:
         token = registry.add_user(username, roles, actor=acting(registry))
@@ -88,8 +87,6 @@ def user_grant(
     role: Annotated[list[str], typer.Option("--role", help="A role to give (repeatable).")],
 ) -> None:
     """Give a user more roles."""
-    from charter.registry.roles import parse_role
-
     roles = [parse_role(r) for r in role]
     with open_registry() as registry:
         held = registry.grant(username, roles, actor=acting(registry))
@@ -102,8 +99,6 @@ def user_remove_role(
     role: Annotated[str, typer.Option("--role", help="The role to take away.")],
 ) -> None:
     """Take a role away from a user."""
-    from charter.registry.roles import parse_role
-
     with open_registry() as registry:
         held = registry.revoke_role(username, parse_role(role), actor=acting(registry))
     console.print(f"{username}: {', '.join(held) or 'no role'}")

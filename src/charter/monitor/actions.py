@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from charter.errors import PolicyError
 from charter.evidence import Verdict
+from charter.monitor.allowlist import ActionAllowList, scrubbed_environment, secret_references
 from charter.policy.loader import environment_references, expand_environment
 from charter.policy.schema import NEEDS_REVIEW
 
@@ -81,6 +82,7 @@ def take_actions(
     prometheus_textfile: str | Path | None = None,
     prometheus_registry: CollectorRegistry | None = None,
     report_url: str | None = None,
+    allow: ActionAllowList | None = None,
 ) -> list[ActionOutcome]:
     """Take the actions of the policy's ``monitoring`` section (arguments override it).
 
@@ -99,19 +101,38 @@ def take_actions(
         Also update gauges in this registry (e.g. the one served on ``/metrics``).
     report_url
         Link put in the webhook message.
+    allow
+        What the policy's own webhook, textfile and command may do (arguments given here are
+        the caller's and always allowed). Default: the registry's allow-list when a registry
+        is given (:meth:`~charter.registry.Registry.monitoring_allowlist`), else everything.
     """
     mon = result.run.policy.monitoring
-    webhook = webhook if webhook is not None else mon.webhook
+    if allow is None:
+        allow = (
+            registry.monitoring_allowlist(actor=actor)
+            if registry is not None
+            else ActionAllowList.everything()
+        )
     webhook_on = webhook_on or mon.webhook_on
-    command = command if command is not None else mon.command
     flag = mark_needs_review if mark_needs_review is not None else mon.mark_needs_review
-    textfile = prometheus_textfile if prometheus_textfile is not None else mon.prometheus_textfile
     violated = not result.passed
     outcomes: list[ActionOutcome] = []
     if registry is not None and actor is not None and result.run.model_version is not None:
         outcomes.append(_record(registry, actor, result))
         if violated and flag:
             outcomes.append(_flag(registry, actor, result))
+    refused: list[ActionOutcome] = []
+    webhook = _permitted(webhook, mon.webhook, allow.webhook_allowed, "webhook", allow, refused)
+    textfile = _permitted(
+        str(prometheus_textfile) if prometheus_textfile is not None else None,
+        mon.prometheus_textfile,
+        allow.textfile_allowed,
+        "prometheus",
+        allow,
+        refused,
+    )
+    command = _permitted(command, mon.command, allow.command_allowed, "command", allow, refused)
+    outcomes.extend(refused)
     if webhook and (violated or webhook_on == "always"):
         outcomes.append(post_webhook(webhook, slack_message(result, report_url=report_url)))
     if textfile or prometheus_registry is not None:
@@ -119,6 +140,26 @@ def take_actions(
     if command and violated:
         outcomes.append(run_command(command, result, evidence_path=evidence_path))
     return outcomes
+
+
+def _permitted(
+    given: str | None,
+    from_policy: str | None,
+    allowed: Any,
+    action: str,
+    allow: ActionAllowList,
+    refused: list[ActionOutcome],
+) -> str | None:
+    """The caller's value as given, or the policy's when the allow-list admits it."""
+    if given is not None:
+        return given
+    if not from_policy:
+        return None
+    if allowed(from_policy):
+        return from_policy
+    shown = _redact(from_policy) if action == "webhook" else from_policy
+    refused.append(ActionOutcome(action, False, f"{shown}: {allow.refusal(action, from_policy)}"))
+    return None
 
 
 def _record(registry: Any, actor: Any, result: MonitorResult) -> ActionOutcome:
@@ -234,7 +275,8 @@ def post_webhook(url: str, message: dict[str, Any]) -> ActionOutcome:
     import httpx
 
     try:
-        url = expand_environment(url, key_path="monitoring.webhook")
+        _refuse_secrets(url, "monitoring.webhook")
+        url = expand_environment(url, key_path="monitoring.webhook", environ=scrubbed_environment())
     except PolicyError as exc:
         return _failed_expansion("webhook", exc)
     try:
@@ -366,9 +408,12 @@ def run_command(
     show the command as written (references, not their values).
     """
     run = result.run
+    env = scrubbed_environment()
     try:
+        _refuse_secrets(command, "monitoring.command")
         argv = [
-            expand_environment(arg, key_path="monitoring.command") for arg in shlex.split(command)
+            expand_environment(arg, key_path="monitoring.command", environ=env)
+            for arg in shlex.split(command)
         ]
     except PolicyError as exc:
         return _failed_expansion("command", exc)
@@ -381,7 +426,6 @@ def run_command(
         ) as handle:
             handle.write(result.evidence.to_json())
             path = handle.name
-    env = dict(os.environ)
     env.update(
         CHARTER_MODEL=run.model_name,
         CHARTER_VERSION=str(run.model_version or ""),
@@ -406,6 +450,15 @@ def run_command(
             "command", False, f"`{command}` exited {completed.returncode}: {tail[0][:200]}"
         )
     return ActionOutcome("command", True, f"`{command}` ran (exit 0)")
+
+
+def _refuse_secrets(value: str, key_path: str) -> None:
+    secrets = secret_references(environment_references(value))
+    if secrets:
+        raise PolicyError(
+            f"{key_path} refers to ${{{secrets[0]}}}, one of Charter's own credentials",
+            hint="the monitor's credentials are never handed to a policy's actions",
+        )
 
 
 def outcomes_to_dict(outcomes: list[ActionOutcome]) -> list[dict[str, Any]]:

@@ -134,6 +134,7 @@ def monitor(
             hint="check that --reference is the profile of this model's data, or pass"
             " --reference with the right profile",
         )
+    _require_rows(summary, since, until, settings.timestamp)
     summary = fill_empty_windows(summary, reference, since, until)
     windows = [_judge_window(w, reference, settings, present) for w in summary.windows.values()]
     state = MonitorState(
@@ -180,6 +181,35 @@ def monitor(
         },
     )
     return MonitorResult(run, evidence)
+
+
+def _require_rows(
+    summary: LogSummary, since: datetime | None, until: datetime | None, timestamp: str
+) -> None:
+    """Refuse a run over zero rows: nothing judged must never read as "passed"."""
+    if sum(w.rows for w in summary.windows.values()) > 0:
+        return
+    span = " and ".join(
+        part
+        for part in (
+            f"at or after {as_utc(since).isoformat()}" if since else "",
+            f"before {as_utc(until).isoformat()}" if until else "",
+        )
+        if part
+    )
+    if summary.rows_without_timestamp:
+        why = f"all {summary.rows_without_timestamp:,} rows of the log have no {timestamp}" + (
+            f", and none {span}" if span else ""
+        )
+        hint = f"fill the {timestamp} column of the log, or name another with --timestamp"
+    else:
+        why = f"the log has no rows {span}" if span else "the log has no rows"
+        hint = (
+            "check --since/--until against the log's time range"
+            if span
+            else "check that --log points at the inference log"
+        )
+    raise DataError(f"nothing to monitor: {why}", hint=hint + "; nothing was recorded")
 
 
 def _compared_columns(

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from charter.errors import CharterError, DataError, NotFoundError, did_you_mean
 from charter.evidence import Evidence
 from charter.monitor.actions import ActionOutcome, take_actions
+from charter.monitor.allowlist import ActionAllowList
 from charter.monitor.profile import build_profile, profile_file
 from charter.monitor.report import write_report
 from charter.monitor.result import MonitorResult
@@ -73,6 +74,10 @@ class MonitoringRegistry(Protocol):
         """Raise a flag on the version."""
         ...
 
+    def monitoring_allowlist(self, *, actor: Any) -> ActionAllowList:
+        """What registered policies' monitoring actions may do (an admin's setting)."""
+        ...
+
 
 @dataclass(frozen=True, eq=False)
 class MonitorTarget:
@@ -94,6 +99,9 @@ class MonitorTarget:
         Who records them; ``None`` when nothing is recorded.
     registered
         Whether the version was found in the registry.
+    allow
+        What the policy's command, textfile and webhook may do: a registrant's policy (read
+        from the registry) only what an admin allow-listed; one's own policy file, anything.
     """
 
     name: str
@@ -103,6 +111,7 @@ class MonitorTarget:
     registry: MonitoringRegistry | None = None
     actor: Any = None
     registered: bool = False
+    allow: ActionAllowList = field(default_factory=ActionAllowList.everything)
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,12 +264,15 @@ def resolve_target(
     reader = actor if actor is not None else system_reader
     record = _find_version(registry, name, version, reader) if registry is not None else None
     chosen: Policy | None
+    # a registrant's policy from the registry runs its actions only as far as an admin allowed
+    allow = ActionAllowList.everything()
     if isinstance(policy, Policy):
         chosen = policy
     elif policy is not None:
         chosen = load_policy(policy)
     elif record is not None and registry is not None:
         chosen = registry.policy(name, record.number, actor=reader)
+        allow = registry.monitoring_allowlist(actor=reader)
     elif Path(DEFAULT_POLICY_FILE).exists():
         chosen = load_policy(Path(DEFAULT_POLICY_FILE))
     else:
@@ -279,6 +291,7 @@ def resolve_target(
         registry=registry,
         actor=actor if record is not None else None,
         registered=record is not None,
+        allow=allow,
     )
 
 
@@ -333,6 +346,7 @@ def run_target(
             prometheus_textfile=prometheus_textfile,
             prometheus_registry=prometheus_registry,
             report_url=report_path.resolve().as_uri() if report_path is not None else None,
+            allow=target.allow,
         )
     return MonitorOutcome(result, outcomes, evidence_path, report_path, record_path)
 

@@ -159,10 +159,26 @@ def _read_yaml(source: Path) -> dict[str, Any]:
         )
     try:
         text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"the policy is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            file=str(source),
+            hint="save the file as UTF-8; a policy is a YAML text file",
+        ) from None
     except OSError as exc:
-        raise PolicyError(f"cannot read the policy: {exc}", file=str(source)) from exc
+        raise PolicyError(
+            f"cannot read the policy: {exc.strerror or exc}", file=str(source)
+        ) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except DuplicateKeyError as exc:
+        raise PolicyError(
+            f"the key '{exc.key}' appears twice in one mapping (line {exc.first} and line"
+            f" {exc.second}); YAML would silently keep only the last",
+            file=str(source),
+            key_path=f"line {exc.second}",
+            hint="keep one of them, or merge their contents",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -186,6 +202,32 @@ def _read_yaml(source: Path) -> dict[str, Any]:
             hint="start the file with keys such as 'model:' and 'fairness:'",
         )
     return _expand_env(data, source, ())
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping that holds the same key twice."""
+
+    def __init__(self, key: str, first: int, second: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.first, self.second = key, first, second
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping holding the same key twice."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: SafeLoader reports it
+                continue
+            if first is not None:
+                raise DuplicateKeyError(str(key), first, line)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _expand_env(value: Any, source: Path, path: tuple[str, ...]) -> Any:
@@ -356,6 +398,7 @@ def _policy_error(exc: ValidationError, source: str) -> PolicyError:
 
 def _check_rules(policy: Policy, source: str) -> None:
     from charter.checks.registry import get_check
+    from charter.policy.bounds import honoured_bounds, ignored_bounds_hint
     from charter.policy.controls import unknown_controls
 
     for section in SECTIONS:
@@ -380,6 +423,16 @@ def _check_rules(policy: Policy, source: str) -> None:
                     key_path=f"{key_path}.params",
                     hint=f"params of {rule.check}: {', '.join(valid) or 'none'}",
                 ) from None
+            ignored = sorted(b for b in ("min", "max") if getattr(rule, b) is not None)
+            ignored = [b for b in ignored if b not in honoured_bounds(spec)]
+            if ignored:
+                raise PolicyError(
+                    f"check '{rule.check}' ignores {' and '.join(ignored)}: the rule would not"
+                    " mean what it says",
+                    file=source,
+                    key_path=f"{key_path}.{ignored[0]}",
+                    hint=ignored_bounds_hint(spec),
+                )
             bad = unknown_controls(rule.controls)
             if bad:
                 raise PolicyError(

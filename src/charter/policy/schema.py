@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from charter.evidence import Severity, Threshold
 
 SECTIONS = ("data", "privacy", "performance", "fairness", "explainability", "monitoring")
+#: The sections whose rules the gate runs (and promotion holds evidence to); ``monitoring``
+#: rules run in ``charter monitor`` over windows of production traffic.
+GATE_SECTIONS = SECTIONS[:-1]
 STAGES = ("staging", "production")
 #: The flag monitoring raises on a violation (``monitoring.mark_needs_review``); while open it
 #: blocks promotion to production.
@@ -229,6 +232,11 @@ class Approvals(_Strict):
     )
     approver_role: str = "approver"
     stages: list[str] = Field(default_factory=lambda: ["production"])
+    verified_evidence: bool = Field(
+        default=False,
+        description="Require evidence the registry verified (re-ran the gate, or a trusted"
+        " signature) below the high tier; the high tier always requires it.",
+    )
 
 
 _DRIFT_METHODS = (
@@ -382,6 +390,10 @@ class Policy(_Strict):
             section: _Section = getattr(self, name)
             pairs.extend((name, r) for r in section.rules if r.applies_to(stage))
         return pairs
+
+    def gate_rules(self, stage: str | None = None) -> list[tuple[str, Rule]]:
+        """The rules the gate runs for ``stage``: every section but ``monitoring``."""
+        return [(s, r) for s, r in self.iter_rules(stage) if s in GATE_SECTIONS]
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with id ``rule_id``."""

@@ -8,13 +8,14 @@ points ``CHARTER_DATABASE_URL`` at PostgreSQL. The schema is owned by the Alembi
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from charter.errors import CharterError, NotFoundError
 
@@ -26,7 +27,7 @@ READ_ONLY = "charter_read_only"
 _SQLITE_BUSY_MS = 60_000
 #: The newest migration shipped in ``migrations/versions`` (a test keeps the two in step).
 #: Comparing against it spares every open from importing Alembic.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0004"
 
 
 def charter_home(home: str | Path | None = None) -> Path:
@@ -77,10 +78,9 @@ def create_registry_engine(url: str, *, create_folder: bool = False) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
-            folder = Path(database).parent
-            if create_folder:
-                folder.mkdir(parents=True, exist_ok=True)
+        local = database and database != ":memory:" and not database.startswith("file:")
+        if local and create_folder:
+            _create_private_database(Path(database))
         # a kept connection keeps the WAL: closing the last connection checkpoints and removes
         # it, which would cost an fsync per transaction
         engine = create_engine(url, pool_size=4, max_overflow=8)
@@ -92,6 +92,20 @@ def create_registry_engine(url: str, *, create_folder: bool = False) -> Engine:
         f"unsupported database '{parsed.get_backend_name()}'",
         hint="Charter's registry runs on SQLite or PostgreSQL",
     )
+
+
+def _create_private_database(path: Path) -> None:
+    """The folder 0700 and an empty database file 0600, before SQLite creates it 0644.
+
+    SQLite gives its WAL and shared-memory files the database file's permissions, so the
+    registry's whole home stays private to its owner whatever the umask.
+    """
+    from charter.files import PRIVATE_FILE, private_dir
+
+    private_dir(path.parent)
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -143,6 +157,13 @@ def current_revision(engine: Engine) -> str | None:
             f"cannot reach the registry database {describe_url(str(engine.url))}: "
             f"{str(exc.orig).strip()}",
             hint=f"check {DATABASE_ENV} (or CHARTER_HOME) and that the database is running",
+        ) from None
+    except DatabaseError as exc:  # e.g. a registry.db that is not an SQLite file
+        raise CharterError(
+            f"{describe_url(str(engine.url))} is not a Charter registry database: "
+            f"{str(exc.orig).strip()}",
+            hint="point CHARTER_HOME / CHARTER_DATABASE_URL at the registry, or move the file"
+            " away and run `charter init`",
         ) from None
     return None if row is None else str(row[0])
 

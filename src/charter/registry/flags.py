@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from charter.errors import CharterError, NotFoundError
 from charter.registry import tables
-from charter.registry.lookup import VALID_NAME, find_version, flag_info, open_flags
+from charter.registry.lookup import find_version, flag_info, open_flags
+from charter.registry.names import check_flag, check_text
 from charter.registry.promotion import NEEDS_REVIEW
 from charter.registry.records import Actor, FlagInfo
 from charter.registry.roles import Action, roles_for
@@ -30,12 +31,8 @@ class Flags:
         self, name: str, version: str | int, flag: str, reason: str, *, actor: Actor
     ) -> None:
         """Raise a flag such as ``needs-review`` on a version (audited)."""
-        if not flag or not VALID_NAME.match(flag):
-            raise CharterError(
-                f"'{flag}' is not a valid flag",
-                hint="use a short word such as needs-review",
-                field="flag",
-            )
+        check_flag(flag)
+        check_text(reason, what="reason")
         subject = f"model:{name}/{version}"
         with self.store.write(actor, Action.VERSION_FLAG, subject, model=name) as tx:
             row = find_version(tx.session, name, version)
@@ -78,6 +75,7 @@ class Flags:
                 hint="say what was reviewed and why the version may go on",
                 field="reason",
             )
+        check_text(reason, what="reason")
         subject = f"model:{name}/{version}"
         with self.store.write(actor, Action.FLAG_RESOLVE, subject, model=name) as tx:
             row = find_version(tx.session, name, version)

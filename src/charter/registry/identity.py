@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -26,25 +25,24 @@ from charter.audit.chain import (
     require_key,
 )
 from charter.errors import AuthenticationError, CharterError, ConflictError, NotFoundError
-from charter.registry import database, tables
+from charter.redaction import redact_url, strip_secrets
+from charter.registry import database, names, tables
 from charter.registry.lookup import user_row
 from charter.registry.records import Actor, IssuedToken, UserInfo
 from charter.registry.roles import Action, Role
+from charter.registry.safeguards import audit_failed_authentication
 from charter.registry.store import Store, Tx, roles_of
 from charter.registry.tables import utcnow
 
 TOKEN_ENV = "CHARTER_TOKEN"
 TOKEN_PREFIX = "charter_"
-_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,127}$")
+#: The longest a token may live: ten years (the database cannot hold any date).
+MAX_TOKEN_DAYS = 3660
 
 
 def check_username(name: str) -> None:
-    """Refuse a user name the registry cannot store."""
-    if not _USERNAME.match(name):
-        raise CharterError(
-            f"'{name}' is not a valid user name",
-            hint="use letters, digits, '_', '-', '.' and '@'",
-        )
+    """Refuse a user name the registry cannot store (:func:`names.check_username`)."""
+    names.check_username(name)
 
 
 def hash_token(token: str) -> str:
@@ -101,6 +99,7 @@ class Identity:
                 hint=f"export {TOKEN_ENV}=<your token> (an admin creates one with "
                 "`charter user add` or `charter token create --user NAME`)",
             )
+        failure: tuple[str, str | None, AuthenticationError] | None = None
         with self.store.read() as session:
             row = session.execute(
                 select(tables.Token, tables.User)
@@ -108,28 +107,24 @@ class Identity:
                 .where(tables.Token.token_sha256 == hash_token(token.strip()))
             ).first()
             if row is None:
-                raise AuthenticationError(
-                    "the token is not known to this registry",
-                    hint=f"check {TOKEN_ENV} (copy the whole token, it starts with "
-                    f"'{TOKEN_PREFIX}') and that CHARTER_HOME / CHARTER_DATABASE_URL name the "
-                    "registry that issued it",
+                failure = (
+                    "unknown token",
+                    None,
+                    AuthenticationError(
+                        "the token is not known to this registry",
+                        hint=f"check {TOKEN_ENV} (copy the whole token, it starts with "
+                        f"'{TOKEN_PREFIX}') and that CHARTER_HOME / CHARTER_DATABASE_URL name the "
+                        "registry that issued it",
+                    ),
                 )
-            token_row, user = row
-            if token_row.revoked_at is not None:
-                raise AuthenticationError(
-                    f"this token of {user.username} was revoked",
-                    hint="create a new one with `charter token create` (or ask an admin)",
-                )
-            if token_row.expires_at is not None and token_row.expires_at <= utcnow():
-                raise AuthenticationError(
-                    f"this token of {user.username} expired on {token_row.expires_at:%Y-%m-%d}",
-                    hint="create a new one with `charter token create` (or ask an admin)",
-                )
-            if user.disabled:
-                raise AuthenticationError(
-                    f"user {user.username} is disabled", hint="ask an admin to re-enable the user"
-                )
-            roles = roles_of(session, user.username)
+            else:
+                token_row, user = row
+                failure = _refusal(token_row, user)
+                roles = roles_of(session, user.username)
+        if failure is not None:  # audited after the read, in a transaction of its own
+            reason, username, error = failure
+            audit_failed_authentication(self.store, reason, token=token, username=username)
+            raise error
         return Actor(username=user.username, roles=frozenset(roles))
 
     def actor_from_env(self) -> Actor:
@@ -141,6 +136,7 @@ class Identity:
     ) -> IssuedToken:
         """Create a user with ``roles`` and a first token (returned; shown once)."""
         check_username(username)
+        names.check_label(label)
         wanted = sorted({Role(r).value for r in roles})
         if not wanted:
             raise CharterError(
@@ -235,12 +231,13 @@ class Identity:
         """A new token for the actor, or (admins) for ``username``. Shown once, kept hashed."""
         target = username or actor.username
         action = Action.TOKEN_CREATE if target == actor.username else Action.TOKEN_MANAGE
-        if expires_days is not None and expires_days <= 0:
+        if expires_days is not None and not 0 < expires_days <= MAX_TOKEN_DAYS:
             raise CharterError(
-                f"expires_days must be a positive number of days, not {expires_days}",
+                f"expires_days must be from 1 to {MAX_TOKEN_DAYS} days, not {expires_days}",
                 hint="e.g. 90, or none for a token that does not expire",
                 field="expires_days",
             )
+        names.check_label(label)
         with self.store.write(actor, action, f"user:{target}") as tx:
             user = user_row(tx.session, target)
             expires = utcnow() + timedelta(days=expires_days) if expires_days else None
@@ -268,6 +265,39 @@ class Identity:
                     f"user:{owner}",
                     details={"token_id": token_id, "prefix": token.prefix},
                 )
+
+
+def _refusal(
+    token: tables.Token, user: tables.User
+) -> tuple[str, str | None, AuthenticationError] | None:
+    """Why a known token does not authenticate (revoked, expired, disabled user), if it does not."""
+    if token.revoked_at is not None:
+        return (
+            "revoked token",
+            user.username,
+            AuthenticationError(
+                f"this token of {user.username} was revoked",
+                hint="create a new one with `charter token create` (or ask an admin)",
+            ),
+        )
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return (
+            "expired token",
+            user.username,
+            AuthenticationError(
+                f"this token of {user.username} expired on {token.expires_at:%Y-%m-%d}",
+                hint="create a new one with `charter token create` (or ask an admin)",
+            ),
+        )
+    if user.disabled:
+        return (
+            "disabled user",
+            user.username,
+            AuthenticationError(
+                f"user {user.username} is disabled", hint="ask an admin to re-enable the user"
+            ),
+        )
+    return None
 
 
 def _other_admins(tx: Tx, username: str) -> int:
@@ -305,12 +335,16 @@ def bootstrap(engine: Engine, admin: str, store: str | None, *, where: str) -> I
         tx = Tx(session, ChainWriter(connection, alg=alg, key=require_key(alg)), actor=admin)
         session.add(tables.Meta(key="audit_alg", value=alg))
         session.add(tables.Meta(key="created_at", value=utcnow().isoformat()))
-        if store:
-            session.add(tables.Meta(key="artifact_store", value=str(store)))
+        if store:  # credentials come from the environment, never from the database
+            session.add(tables.Meta(key="artifact_store", value=strip_secrets(str(store))))
         tx.audit(
             "registry.init",
             "registry",
-            details={"audit_alg": alg, "artifact_store": store, "schema": database.SCHEMA_REVISION},
+            details={
+                "audit_alg": alg,
+                "artifact_store": redact_url(str(store)) if store else None,
+                "schema": database.SCHEMA_REVISION,
+            },
         )
         user = tables.User(username=admin, created_by=None)
         session.add(user)

@@ -11,7 +11,7 @@ approvals alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -20,22 +20,31 @@ from sqlalchemy.orm import Session
 
 from charter.errors import CharterError, ConflictError, GateFailedError
 from charter.evidence import Evidence
+from charter.policy.schema import Policy
 from charter.registry import tables
 from charter.registry.flags import resolve_hint, review_problem
 from charter.registry.lookup import (
     current_evidence,
     find_version,
+    model_row,
+    request_record,
     request_rows,
     version_policy,
 )
+from charter.registry.names import check_text
 from charter.registry.promotion import (
     PROMOTABLE_STAGES,
     GateOutcome,
     evaluate_evidence,
-    required_approvals,
 )
 from charter.registry.records import Actor, RequestInfo
 from charter.registry.roles import Action
+from charter.registry.safeguards import (
+    described,
+    production_version,
+    promotion_terms,
+    rollback_target,
+)
 from charter.registry.stages import move
 from charter.registry.store import DeniedError, Store, Tx, roles_of
 from charter.registry.tables import utcnow
@@ -125,16 +134,20 @@ class Lifecycle:
     ----------
     store
         The registry's store.
-    request_info
-        Read a request back after the write (already authorised).
     """
 
-    def __init__(self, store: Store, request_info: Callable[[int], RequestInfo]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._request_info = request_info
 
     def request_promotion(
-        self, name: str, ref: str | int, to_stage: str, *, actor: Actor, note: str | None = None
+        self,
+        name: str,
+        ref: str | int,
+        to_stage: str,
+        *,
+        actor: Actor,
+        note: str | None = None,
+        kind: str = "promotion",
     ) -> RequestInfo:
         """Ask to move a version to ``to_stage``; completes at once when no approval is needed.
 
@@ -146,7 +159,8 @@ class Lifecycle:
         PolicyError
             The stored policy no longer validates (nothing is stored).
         """
-        if to_stage not in PROMOTABLE_STAGES:
+        check_text(note, what="note")
+        if to_stage not in (*PROMOTABLE_STAGES, "archived"):
             raise CharterError(
                 f"cannot promote to '{to_stage}'",
                 hint="promote to staging or production; `charter archive` archives a version",
@@ -159,10 +173,20 @@ class Lifecycle:
                 raise ConflictError(
                     f"{name}:{version.number} is already in {to_stage}", hint="nothing to do"
                 )
+            if to_stage == "archived" and version.stage != "production":
+                raise CharterError(
+                    f"{name}:{version.number} is not in production: archive it directly",
+                    hint=f"charter archive {name}:{version.number}",
+                )
             policy = version_policy(version, name)
             bundle, digest = current_evidence(tx.session, version, name)
-            needed = required_approvals(policy, to_stage)
-            outcome = evaluate_evidence(policy, bundle, to_stage)
+            terms = promotion_terms(tx.session, version, name, policy, to_stage, kind=kind)
+            needed = terms.needed
+            outcome = (
+                GateOutcome(stage=to_stage, rules=0)  # leaving production judges no evidence
+                if terms.kind == "demotion"
+                else evaluate_evidence(policy, bundle, to_stage)
+            )
             request = tx.session.scalar(
                 select(tables.PromotionRequest).where(
                     tables.PromotionRequest.version_id == version.id,
@@ -178,11 +202,14 @@ class Lifecycle:
                 to_stage,
                 forbidden_tier=policy.model.risk_tier.value if needed is None else None,
             )
+            refusal.problems.extend(terms.problems)
             fresh = request is None
             if request is None:
                 request = _open_request(
                     tx.session, version.id, to_stage, needed or 0, digest, actor.username, note
                 )
+                request.kind = terms.kind
+                request.changes = json.dumps(terms.changes) if terms.changes else None
             if refusal.problems:
                 refuse(tx, request, version, name, refusal, decided_by=actor.username)
             else:
@@ -199,12 +226,13 @@ class Lifecycle:
                             "required_approvals": needed,
                             "evidence_digest": digest,
                             "rules_checked": outcome.rules,
+                            **described(terms),
                         },
                     )
-                if _valid_approvals(tx.session, request, digest) >= (needed or 0):
+                if not needed or _valid_approvals(tx.session, request, digest) >= needed:
                     self._complete(tx, request, version, name, outcome)
-            request_id = request.id
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def approve(self, request_id: int, *, actor: Actor, comment: str | None = None) -> RequestInfo:
         """Approve a pending request; the last approval needed completes the promotion.
@@ -212,6 +240,7 @@ class Lifecycle:
         The approver must hold the approver role (and the policy's ``approvals.approver_role``)
         and must not be the requester. Refusals are audited.
         """
+        check_text(comment, what="comment")
         with self.store.write(actor, Action.PROMOTION_APPROVE, f"request:{request_id}") as tx:
             request, version, name = request_rows(tx.session, request_id)
             subject = f"model:{name}/{version.number}"
@@ -252,43 +281,90 @@ class Lifecycle:
                     tables.Approval.withdrawn_at.is_(None),
                 )
             )
-            if already is not None:
-                raise ConflictError(
-                    f"{actor.username} already approved request {request_id}",
-                    hint="another approver must give the next approval",
+            if already is not None:  # refused, and the refusal is on the record
+                message = f"{actor.username} already approved request {request_id}"
+                tx.audit(
+                    "promotion.approve_refused",
+                    subject,
+                    model=name,
+                    details={"request": request.id, "reason": message},
                 )
-            tx.session.add(
-                tables.Approval(
-                    request_id=request.id,
-                    approver=actor.username,
-                    evidence_digest=digest,
-                    comment=comment,
+                tx.raise_after_commit = ConflictError(
+                    message, hint="another approver must give the next approval"
                 )
+            else:
+                self._record_approval(tx, request, version, name, policy, bundle, digest, comment)
+            info = request_record(tx.session, request, version, name)
+        return info
+
+    def _record_approval(
+        self,
+        tx: Tx,
+        request: tables.PromotionRequest,
+        version: tables.Version,
+        name: str,
+        policy: Policy,
+        bundle: Evidence,
+        digest: str,
+        comment: str | None,
+    ) -> None:
+        """Add one approval; the last one needed completes the request (inside ``tx``)."""
+        subject = f"model:{name}/{version.number}"
+        tx.session.add(
+            tables.Approval(
+                request_id=request.id,
+                approver=tx.actor,
+                evidence_digest=digest,
+                comment=comment,
             )
-            tx.session.flush()
-            count = _valid_approvals(tx.session, request, digest)
-            tx.audit(
-                "promotion.approved",
-                subject,
-                model=name,
-                details={
-                    "request": request.id,
-                    "version": version.number,
-                    "to": request.to_stage,
-                    "evidence_digest": digest,
-                    "approvals": count,
-                    "required": request.required_approvals,
-                    "comment": comment,
-                },
+        )
+        tx.session.flush()
+        count = _valid_approvals(tx.session, request, digest)
+        tx.audit(
+            "promotion.approved",
+            subject,
+            model=name,
+            details={
+                "request": request.id,
+                "version": version.number,
+                "to": request.to_stage,
+                "evidence_digest": digest,
+                "approvals": count,
+                "required": request.required_approvals,
+                "comment": comment,
+            },
+        )
+        terms = promotion_terms(
+            tx.session, version, name, policy, request.to_stage, kind=request.kind
+        )
+        # a floor raised (or a production version replaced) since the request was made
+        request.required_approvals = max(request.required_approvals, terms.needed or 0)
+        if count >= request.required_approvals:
+            outcome = (
+                GateOutcome(stage=request.to_stage, rules=0)
+                if terms.kind == "demotion"
+                else evaluate_evidence(policy, bundle, request.to_stage)
             )
-            if count >= request.required_approvals:
-                outcome = evaluate_evidence(policy, bundle, request.to_stage)
-                refusal = check_promotion(tx.session, version, name, outcome, request.to_stage)
-                if refusal.problems:
-                    refuse(tx, request, version, name, refusal, decided_by=actor.username)
-                else:
-                    self._complete(tx, request, version, name, outcome)
-        return self._request_info(request_id)
+            refusal = check_promotion(tx.session, version, name, outcome, request.to_stage)
+            refusal.problems.extend(terms.problems)
+            if refusal.problems:
+                refuse(tx, request, version, name, refusal, decided_by=tx.actor)
+            else:
+                self._complete(tx, request, version, name, outcome)
+
+    def request_rollback(self, name: str, *, actor: Actor, note: str | None = None) -> RequestInfo:
+        """Ask to put back the version that was in production before (its own request).
+
+        It needs what any promotion to production needs — the strictest approvals, evidence
+        that still passes — and is audited as a ``promotion.requested`` of kind ``rollback``.
+        """
+        self.store.require(actor, Action.PROMOTION_REQUEST, f"model:{name}", model=name)
+        with self.store.read() as session:
+            target = rollback_target(session, model_row(session, name).id, name)
+            number = target.number
+        return self.request_promotion(
+            name, number, "production", actor=actor, note=note, kind="rollback"
+        )
 
     def reject(self, request_id: int, *, actor: Actor, reason: str) -> RequestInfo:
         """Reject a pending request, with a reason."""
@@ -296,6 +372,7 @@ class Lifecycle:
             raise CharterError(
                 "a rejection needs a reason", hint="say why it is rejected", field="reason"
             )
+        check_text(reason, what="reason")
         with self.store.write(actor, Action.PROMOTION_REJECT, f"request:{request_id}") as tx:
             request, version, name = request_rows(tx.session, request_id)
             _require_pending(request)
@@ -306,7 +383,8 @@ class Lifecycle:
                 model=name,
                 details={"request": request.id, "to": request.to_stage, "reason": reason.strip()},
             )
-        return self._request_info(request_id)
+            info = request_record(tx.session, request, version, name)
+        return info
 
     def _complete(
         self,
@@ -378,6 +456,10 @@ class Lifecycle:
                 "evidence_digest": request.evidence_digest,
                 "rules_checked": outcome.rules,
                 "archived": archived,
+                "kind": request.kind,
+                "production": current.number
+                if (current := production_version(session, version.model_id))
+                else None,
             },
         )
         tx.checkpoint("promotion.before_commit")

@@ -8,7 +8,7 @@ policy's hash, used by the service and by the card builder alike).
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charter.errors import (
-    CharterError,
     IntegrityError,
     NotFoundError,
     PolicyError,
@@ -26,6 +25,7 @@ from charter.evidence import Evidence, sha256_bytes
 from charter.policy.loader import policy_from_dict
 from charter.policy.schema import Policy
 from charter.registry import tables
+from charter.registry.names import check_model_name, terminal_safe, version_number
 from charter.registry.promotion import STAGES
 from charter.registry.records import (
     ApprovalInfo,
@@ -35,19 +35,12 @@ from charter.registry.records import (
     RequestInfo,
 )
 
-#: What a model name, an alias or a flag may look like.
-VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,255}$")
-
 _TAMPERED_HINT = "the registry database was changed outside Charter; run `charter audit verify`"
 
 
 def check_name(name: str) -> None:
-    """Refuse a model name the registry cannot store."""
-    if not VALID_NAME.match(name):
-        raise CharterError(
-            f"'{name}' is not a valid model name",
-            hint="use letters, digits, '_', '-' and '.', starting with a letter or digit",
-        )
+    """Refuse a model name the registry cannot store (:func:`names.check_model_name`)."""
+    check_model_name(name)
 
 
 def model_row(session: Session, name: str) -> tables.RegisteredModel:
@@ -71,8 +64,9 @@ def find_version(session: Session, name: str, ref: str | int) -> tables.Version:
     query = select(tables.Version).where(tables.Version.model_id == model.id)
     text = str(ref).strip()
     row: tables.Version | None
-    if text.isdigit():
-        row = session.scalar(query.where(tables.Version.number == int(text)))
+    number = version_number(text)
+    if number is not None:
+        row = session.scalar(query.where(tables.Version.number == number))
     elif text == "latest":
         row = session.scalar(query.order_by(tables.Version.number.desc()).limit(1))
     elif text in STAGES:
@@ -94,7 +88,7 @@ def find_version(session: Session, name: str, ref: str | int) -> tables.Version:
             select(tables.Alias.alias).where(tables.Alias.model_id == model.id)
         ).all()
         known = ", ".join(str(n) for n in numbers) or "none"
-        what = f"version {text}" if text.isdigit() else f"'{text}'"
+        what = f"version {text}" if number is not None else f"'{terminal_safe(text)}'"
         raise NotFoundError(
             f"{name} has no {what}",
             hint=f"versions: {known}"
@@ -214,18 +208,30 @@ def open_flags(session: Session, version: tables.Version, flag: str) -> list[tab
     )
 
 
-def version_record(session: Session, row: tables.Version, name: str) -> ModelVersion:
-    """The public record of a version row."""
-    aliases = sorted(
-        session.scalars(select(tables.Alias.alias).where(tables.Alias.version_id == row.id)).all()
+def version_record(
+    session: Session, row: tables.Version, name: str, *, new: bool = False
+) -> ModelVersion:
+    """The public record of a version row (``new``: just registered, so no aliases or flags)."""
+    aliases = (
+        []
+        if new
+        else sorted(
+            session.scalars(
+                select(tables.Alias.alias).where(tables.Alias.version_id == row.id)
+            ).all()
+        )
     )
     record = session.get(tables.EvidenceRecord, row.evidence_id) if row.evidence_id else None
-    flags = [
-        flag_info(f)
-        for f in session.scalars(
-            select(tables.Flag).where(tables.Flag.version_id == row.id).order_by(tables.Flag.id)
-        )
-    ]
+    flags = (
+        []
+        if new
+        else [
+            flag_info(f)
+            for f in session.scalars(
+                select(tables.Flag).where(tables.Flag.version_id == row.id).order_by(tables.Flag.id)
+            )
+        ]
+    )
     return ModelVersion(
         model=name,
         number=row.number,
@@ -282,6 +288,8 @@ def request_record(
         decided_by=request.decided_by,
         decided_at=request.decided_at,
         reason=request.reason,
+        kind=request.kind or "promotion",
+        changes=json.loads(request.changes) if request.changes else [],
     )
 
 
@@ -311,4 +319,5 @@ def evidence_info(record: tables.EvidenceRecord) -> EvidenceInfo:
         created_at=record.created_at,
         recorded_by=record.recorded_by,
         report_sha256=record.report_sha256,
+        verified=record.verified,
     )

@@ -119,16 +119,31 @@ class Queries:
             assert model is not None
             return version_record(session, row, model.name)
 
-    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
-        """Every version of ``name``, oldest first."""
+    def list_versions(
+        self,
+        name: str,
+        *,
+        actor: Actor,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[ModelVersion]:
+        """Every version of ``name``, oldest first.
+
+        ``after`` and ``limit`` cut a page by keyset: numbers above ``after``, at most ``limit``.
+        """
         self._allow(actor, f"model:{name}", name)
         with self.store.read() as session:
             model = model_row(session, name)
-            rows = session.scalars(
+            query = (
                 select(tables.Version)
                 .where(tables.Version.model_id == model.id)
                 .order_by(tables.Version.number)
-            ).all()
+            )
+            if after is not None:
+                query = query.where(tables.Version.number > after)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = session.scalars(query).all()
             return [version_record(session, r, name) for r in rows]
 
     def list_models(self, *, actor: Actor) -> list[ModelSummary]:

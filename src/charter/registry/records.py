@@ -93,6 +93,10 @@ class RequestInfo(_Record):
     decided_by: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    kind: str = "promotion"
+    """``promotion``, ``demotion`` (out of production) or ``rollback``."""
+    changes: list[str] = Field(default_factory=list)
+    """How the version's policy is looser than production's, one line per change."""
 
     @property
     def valid_approvals(self) -> int:
@@ -150,6 +154,8 @@ class EvidenceInfo(_Record):
     created_at: datetime
     recorded_by: str
     report_sha256: str | None = None
+    verified: str | None = None
+    """How the registry verified it: ``rerun`` or ``signed:<keyid>`` (``None``: not verified)."""
 
 
 class ModelVersion(_Record):

@@ -9,7 +9,7 @@ its evidence and the audit entries commit in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,13 @@ from charter.policy.loader import policy_from_dict, read_policy_document
 from charter.policy.schema import Policy
 from charter.registry import tables
 from charter.registry.lifecycle import evidence_changed
-from charter.registry.lookup import check_name, find_version
+from charter.registry.lookup import check_name, find_version, version_record
+from charter.registry.names import check_text
 from charter.registry.records import Actor, ModelVersion
 from charter.registry.roles import Action
+from charter.registry.safeguards import signed_evidence
 from charter.registry.store import Store
+from charter.registry.verification import binding_problem
 
 
 def check_evidence(
@@ -80,12 +83,12 @@ def check_evidence(
             else "run `charter check` with the policy the version was registered with, or "
             "register a new version",
         )
-    fingerprint = bundle.inputs.get("model")
-    if fingerprint is not None and fingerprint.sha256 != artifact_sha256:
+    unbound = binding_problem(bundle, artifact_sha256, artifact)
+    if unbound is not None:
         raise CharterError(
-            f"the evidence was produced for a different model artifact "
-            f"(sha256 {fingerprint.sha256[:12]}…), not {artifact} ({artifact_sha256[:12]}…)",
-            hint="run `charter check` on this model file, or register the model that was checked"
+            unbound,
+            hint="run `charter check --model` on this model file, or register the model that"
+            " was checked"
             if registering
             else "check the registered artifact (`charter download`) and attach its evidence",
         )
@@ -100,19 +103,11 @@ class Registration:
         The registry's store.
     artifacts
         Where artifacts and reports go.
-    version_info
-        Read a version back after the write (already authorised).
     """
 
-    def __init__(
-        self,
-        store: Store,
-        artifacts: ArtifactStore,
-        version_info: Callable[[int], ModelVersion],
-    ) -> None:
+    def __init__(self, store: Store, artifacts: ArtifactStore) -> None:
         self.store = store
         self.artifacts = artifacts
-        self._version_info = version_info
 
     def register(
         self,
@@ -174,60 +169,66 @@ class Registration:
         """
         check_name(name)
         self.store.require(actor, Action.MODEL_REGISTER, f"model:{name}", model=name)
-        bundle, report_path = read_evidence(evidence, report)
-        policy_path, policy_doc, validated_policy = _policy_for(bundle, policy)
-        policy_sha = validated_policy.sha256 or ""
-        artifact = Path(model)
-        if not artifact.is_file():
-            raise NotFoundError(
-                f"no model artifact at {artifact}", hint="check the path", field="model"
+        # git runs while the input is checked and profiled; its answer is awaited below
+        git = lineage_mod.start_git_info(source_dir or Path.cwd())
+        try:
+            bundle, report_path = read_evidence(evidence, report)
+            policy_path, policy_doc, validated_policy = _policy_for(bundle, policy)
+            policy_sha = validated_policy.sha256 or ""
+            artifact = Path(model)
+            if not artifact.is_file():
+                raise NotFoundError(
+                    f"no model artifact at {artifact}", hint="check the path", field="model"
+                )
+            artifact_format = artifact.suffix.lstrip(".").lower() or "unknown"
+            artifact_sha = sha256_file(artifact)
+            check_evidence(
+                bundle,
+                name,
+                policy_sha256=policy_sha,
+                policy=str(policy_path),
+                artifact_sha256=artifact_sha,
+                artifact=str(artifact),
+                registering=True,
             )
-        artifact_format = artifact.suffix.lstrip(".").lower() or "unknown"
-        artifact_sha = sha256_file(artifact)
-        check_evidence(
-            bundle,
-            name,
-            policy_sha256=policy_sha,
-            policy=str(policy_path),
-            artifact_sha256=artifact_sha,
-            artifact=str(artifact),
-            registering=True,
-        )
-        trusted = trusted_types_of(artifact, trusted_types)
+            trusted = trusted_types_of(artifact, trusted_types)
+            verified, signature = signed_evidence(self.store, evidence, bundle)
+            check_text(description, what="description")
 
-        data_fingerprints: dict[str, Any] = {}
-        profile: dict[str, Any] | None = None
-        if train_data is not None:
-            data_fingerprints["train"] = lineage_mod.data_fingerprint(train_data, kind="train")
-            profile = lineage_mod.reference_profile(
-                train_data,
-                model=_load_for_profile(artifact, trusted, artifact_sha),
-                policy=validated_policy,
-                bins=validated_policy.monitoring.bins,
-                kinds={
-                    column: settings.kind
-                    for column, settings in validated_policy.monitoring.per_column.items()
-                    if settings.kind
-                },
+            data_fingerprints: dict[str, Any] = {}
+            profile: dict[str, Any] | None = None
+            if train_data is not None:
+                data_fingerprints["train"] = lineage_mod.data_fingerprint(train_data, kind="train")
+                profile = lineage_mod.reference_profile(
+                    train_data,
+                    model=_load_for_profile(artifact, trusted, artifact_sha),
+                    policy=validated_policy,
+                    bins=validated_policy.monitoring.bins,
+                    kinds={
+                        column: settings.kind
+                        for column, settings in validated_policy.monitoring.per_column.items()
+                        if settings.kind
+                    },
+                )
+            for key, value in bundle.inputs.items():
+                if key != "model":
+                    data_fingerprints.setdefault(key, value.model_dump(mode="json"))
+            stored = self.artifacts.put_file(artifact)
+            report_sha = (
+                self.artifacts.put_bytes(report_path.read_bytes()).sha256 if report_path else None
             )
-        for key, value in bundle.inputs.items():
-            if key != "model":
-                data_fingerprints.setdefault(key, value.model_dump(mode="json"))
-        lineage: dict[str, Any] = {
-            "git": lineage_mod.git_info(source_dir or Path.cwd()),
-            "data": data_fingerprints,
-            "environment": lineage_mod.environment(),
-            "evidence_environment": bundle.environment,
-            "model_file": str(artifact),
-        }
-        if extra_lineage:
-            lineage.update(dict(extra_lineage))
-
-        stored = self.artifacts.put_file(artifact)
-        report_sha = (
-            self.artifacts.put_bytes(report_path.read_bytes()).sha256 if report_path else None
-        )
-        body = bundle.to_json(indent=None)
+            body = bundle.to_json(indent=None)
+            lineage: dict[str, Any] = {
+                "git": git(),
+                "data": data_fingerprints,
+                "environment": lineage_mod.environment(),
+                "evidence_environment": bundle.environment,
+                "model_file": str(artifact),
+            }
+            if extra_lineage:
+                lineage.update(dict(extra_lineage))
+        finally:
+            git()  # reaps the git processes on every path
         with self.store.write(actor, Action.MODEL_REGISTER, f"model:{name}", model=name) as tx:
             model_row = tx.session.scalar(
                 select(tables.RegisteredModel).where(tables.RegisteredModel.name == name)
@@ -265,10 +266,11 @@ class Registration:
             tx.session.add(version)
             tx.session.flush()
             record = evidence_record(version, bundle, body, "gate", actor, report_sha)
+            record.verified, record.signature = verified, signature
             tx.session.add(record)
             tx.session.flush()
             version.evidence_id = record.id
-            git = lineage.get("git") or {}
+            repository = lineage.get("git") or {}
             tx.audit(
                 "version.register",
                 f"model:{name}/{number}",
@@ -281,14 +283,15 @@ class Registration:
                     "policy_sha256": policy_sha,
                     "evidence_digest": record.digest,
                     "evidence_status": record.status,
-                    "git_commit": git.get("commit"),
-                    "git_dirty": git.get("dirty"),
+                    "evidence_verified": verified,
+                    "git_commit": repository.get("commit"),
+                    "git_dirty": repository.get("dirty"),
                     "data": {k: v.get("sha256") for k, v in data_fingerprints.items()},
                     "params": dict(params or {}),
                 },
             )
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name, new=True)
+        return info
 
     def attach_evidence(
         self,
@@ -320,6 +323,7 @@ class Registration:
         )
         subject = f"model:{name}/{ref}"
         self.store.require(actor, Action.EVIDENCE_ATTACH, subject, model=name)
+        verified, signature = signed_evidence(self.store, evidence, bundle)
         report_sha = (
             self.artifacts.put_bytes(report_path.read_bytes()).sha256 if report_path else None
         )
@@ -327,6 +331,7 @@ class Registration:
         with self.store.write(actor, Action.EVIDENCE_ATTACH, subject, model=name) as tx:
             version = find_version(tx.session, name, ref)
             record = evidence_record(version, bundle, body, "gate", actor, report_sha)
+            record.verified, record.signature = verified, signature
             tx.session.add(record)
             tx.session.flush()
             old = (
@@ -348,8 +353,8 @@ class Registration:
             )
             if old is None or old.digest != record.digest:
                 evidence_changed(tx, version, name, bundle, record.digest)
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name)
+        return info
 
     def record_monitoring(
         self, name: str, version: str | int, evidence: Evidence, *, actor: Actor

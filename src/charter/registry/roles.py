@@ -62,6 +62,16 @@ class Action(StrEnum):
     """Resolve a flag such as ``needs-review`` after review, with a reason (never deleted)."""
     AUDIT_READ = "audit.read"
     """Read, verify and export the audit trail."""
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    """Sign the audit trail's head, to keep outside the database."""
+    KEY_TRUST = "key.trust"
+    """Trust (or revoke) a public key whose signatures make evidence verified."""
+    APPROVAL_FLOOR = "model.approval_floor"
+    """Set the fewest approvals a model's promotion to production needs."""
+    MONITORING_ALLOW = "monitoring.allow"
+    """Allow-list the commands, textfiles and webhooks registered policies may trigger."""
+    EVIDENCE_VERIFY = "evidence.verify"
+    """Have the registry re-run the gate on the evaluation data to verify a version's evidence."""
 
 
 _ALL = frozenset(Role)
@@ -86,6 +96,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VERSION_FLAG: frozenset({Role.ML_ENGINEER, Role.MONITOR}),
     Action.FLAG_RESOLVE: frozenset({Role.ADMIN, Role.APPROVER}),
     Action.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Action.AUDIT_CHECKPOINT: frozenset({Role.AUDITOR}),
+    Action.KEY_TRUST: frozenset({Role.ADMIN}),
+    Action.APPROVAL_FLOOR: frozenset({Role.ADMIN}),
+    Action.MONITORING_ALLOW: frozenset({Role.ADMIN}),
+    Action.EVIDENCE_VERIFY: frozenset(
+        {Role.DATA_SCIENTIST, Role.ML_ENGINEER, Role.APPROVER, Role.AUDITOR}
+    ),
 }
 
 

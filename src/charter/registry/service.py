@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from charter.artifact_store import ARTIFACT_STORE_ENV, ArtifactStore
@@ -39,6 +40,7 @@ from charter.audit.chain import (
 from charter.audit.verify import ChainReport
 from charter.errors import CharterError
 from charter.evidence import Evidence
+from charter.monitor.allowlist import ActionAllowList
 from charter.policy.schema import Policy
 from charter.registry import database
 from charter.registry.flags import Flags
@@ -57,6 +59,7 @@ from charter.registry.records import (
 )
 from charter.registry.registration import Registration
 from charter.registry.roles import Role
+from charter.registry.safeguards import Safeguards
 from charter.registry.stages import Stages
 from charter.registry.store import Checkpoint, Store, no_checkpoint
 from charter.registry.trail import Trail
@@ -118,11 +121,12 @@ class Registry:
             )
         self.identity = Identity(self.store)
         self.queries = Queries(self.store, self.artifacts)
-        self.registration = Registration(self.store, self.artifacts, self.queries.version_info)
-        self.lifecycle = Lifecycle(self.store, self.queries.request_info)
-        self.stages = Stages(self.store, self.queries.version_info)
+        self.registration = Registration(self.store, self.artifacts)
+        self.lifecycle = Lifecycle(self.store)
+        self.stages = Stages(self.store)
         self.flags = Flags(self.store)
         self.trail = Trail(self.store)
+        self.safeguards = Safeguards(self.store)
 
     @classmethod
     def open(
@@ -162,13 +166,15 @@ class Registry:
             The registry and the admin's token (shown once; only its hash is kept).
         """
         check_username(admin)
+        store = artifact_store or os.environ.get(ARTIFACT_STORE_ENV)
+        # everything that can be refused is checked before anything is created or committed
+        artifacts = ArtifactStore(store) if store else None
         resolved = database.database_url(url, home=home)
         engine = database.create_registry_engine(resolved, create_folder=True)
         if database.current_revision(engine) != database.SCHEMA_REVISION:
             database.upgrade(engine)
-        store = artifact_store or os.environ.get(ARTIFACT_STORE_ENV)
         token = bootstrap(engine, admin, store, where=database.describe_url(resolved))
-        return cls(engine, artifact_store=artifact_store), token
+        return cls(engine, artifact_store=artifacts), token
 
     def close(self) -> None:
         """Release the database connections."""
@@ -285,9 +291,16 @@ class Registry:
         """One version of ``name``: ``ref`` is a number, a stage, an alias, or ``latest``."""
         return self.queries.get_version(name, ref, actor=actor)
 
-    def list_versions(self, name: str, *, actor: Actor) -> list[ModelVersion]:
-        """Every version of ``name``, oldest first."""
-        return self.queries.list_versions(name, actor=actor)
+    def list_versions(
+        self,
+        name: str,
+        *,
+        actor: Actor,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[ModelVersion]:
+        """Every version of ``name``, oldest first (numbers above ``after``, at most ``limit``)."""
+        return self.queries.list_versions(name, actor=actor, after=after, limit=limit)
 
     def list_models(self, *, actor: Actor) -> list[ModelSummary]:
         """Every model with its version count, latest, production and staging versions."""
@@ -366,6 +379,10 @@ class Registry:
         """Reject a pending request, with a reason."""
         return self.lifecycle.reject(request_id, actor=actor, reason=reason)
 
+    def request_rollback(self, name: str, *, actor: Actor, note: str | None = None) -> RequestInfo:
+        """Ask to put the previous production version back (its own request, audited)."""
+        return self.lifecycle.request_rollback(name, actor=actor, note=note)
+
     def archive(
         self, name: str, ref: str | int, *, actor: Actor, reason: str | None = None
     ) -> ModelVersion:
@@ -405,8 +422,17 @@ class Registry:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        descending: bool = False,
     ) -> list[AuditEntry]:
-        """Audit entries matching the filters, in sequence order (role auditor or admin)."""
+        """Audit entries matching the filters, in sequence order (role auditor or admin).
+
+        ``subject`` and ``request_id`` filter further, ``after``/``before`` bound the sequence
+        numbers (a page's keyset), ``descending`` lists newest first.
+        """
         return self.trail.audit_log(
             actor=actor,
             model=model,
@@ -415,6 +441,11 @@ class Registry:
             since=since,
             until=until,
             limit=limit,
+            subject=subject,
+            request_id=request_id,
+            after=after,
+            before=before,
+            descending=descending,
         )
 
     def stream_audit(
@@ -427,6 +458,8 @@ class Registry:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> Iterator[AuditEntry]:
         """Matching entries as an iterator read in batches (to stream an export of any size).
 
@@ -440,6 +473,8 @@ class Registry:
             since=since,
             until=until,
             limit=limit,
+            subject=subject,
+            request_id=request_id,
         )
 
     def export_audit(
@@ -453,6 +488,8 @@ class Registry:
         action: str | None = None,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> int:
         """Write matching entries as JSON lines or CSV to ``out``; returns how many."""
         return self.trail.export_audit(
@@ -464,8 +501,56 @@ class Registry:
             action=action,
             since=since,
             until=until,
+            subject=subject,
+            request_id=request_id,
         )
 
     def verify_audit(self, *, actor: Actor, on_batch: Any = None) -> ChainReport:
         """Verify the whole audit trail; returns a :class:`~charter.audit.verify.ChainReport`."""
         return self.trail.verify_audit(actor=actor, on_batch=on_batch)
+
+    # ------------------------------------------------------------------ safeguards
+    def trust_key(self, name: str, public_pem: str, *, actor: Actor) -> str:
+        """Trust an Ed25519 public key to sign evidence (admin); returns its key id."""
+        return self.safeguards.trust_key(name, public_pem, actor=actor)
+
+    def untrust_key(self, keyid: str, *, actor: Actor) -> None:
+        """Stop trusting a key (admin): evidence it signed is no longer verified."""
+        self.safeguards.untrust_key(keyid, actor=actor)
+
+    def trusted_keys(self, *, actor: Actor) -> list[dict[str, Any]]:
+        """Every key ever trusted, revoked ones included."""
+        return self.safeguards.trusted_keys(actor=actor)
+
+    def set_approval_floor(self, name: str, floor: int | None, *, actor: Actor) -> None:
+        """Set the fewest approvals ``name`` needs for production (admin; ``None`` removes it)."""
+        self.safeguards.set_approval_floor(name, floor, actor=actor)
+
+    def monitoring_allowlist(self, *, actor: Actor | None) -> ActionAllowList:
+        """What registered policies' monitoring may run, write or post to."""
+        return self.safeguards.monitoring_allowlist(actor=actor)
+
+    def set_monitoring_allowlist(self, allow: ActionAllowList, *, actor: Actor) -> None:
+        """Replace the monitoring allow-list (admin, audited)."""
+        self.safeguards.set_monitoring_allowlist(allow, actor=actor)
+
+    def verify_evidence(
+        self,
+        name: str,
+        ref: str | int,
+        data: str | Path,
+        *,
+        actor: Actor,
+        target: str | None = None,
+    ) -> ModelVersion:
+        """Re-run the gate on ``data`` and mark the version's evidence verified if it matches."""
+        version_id = self.safeguards.verify_evidence(
+            name, ref, data, actor=actor, artifacts=self.artifacts, target=target
+        )
+        return self.queries.version_info(version_id)
+
+    def checkpoint_audit(
+        self, key: Ed25519PrivateKey, *, actor: Actor, on_batch: Any = None
+    ) -> dict[str, Any]:
+        """Verify the chain and sign its head (auditor); the checkpoint is audited."""
+        return self.safeguards.checkpoint(key, actor=actor, on_batch=on_batch)

@@ -6,13 +6,15 @@ is recorded as a stage transition by :func:`move`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
-from charter.errors import CharterError, ConflictError, NotFoundError
+from sqlalchemy.orm import Session
+
+from charter.errors import ConflictError, NotFoundError
 from charter.registry import tables
-from charter.registry.lookup import VALID_NAME, find_version, model_row
-from charter.registry.promotion import STAGES
+from charter.registry.lookup import find_version, model_row, version_policy, version_record
+from charter.registry.names import check_alias, check_text
+from charter.registry.promotion import leaving_production_approvals
 from charter.registry.records import Actor, ModelVersion
 from charter.registry.roles import Action
 from charter.registry.store import Store, Tx
@@ -26,23 +28,23 @@ class Stages:
     ----------
     store
         The registry's store.
-    version_info
-        Read a version back after the write (already authorised).
     """
 
-    def __init__(self, store: Store, version_info: Callable[[int], ModelVersion]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._version_info = version_info
 
     def archive(
         self, name: str, ref: str | int, *, actor: Actor, reason: str | None = None
     ) -> ModelVersion:
         """Archive a version (taking it out of production or staging)."""
+        check_text(reason, what="reason")
         subject = f"model:{name}/{ref}"
         with self.store.write(actor, Action.VERSION_ARCHIVE, subject, model=name) as tx:
             version = find_version(tx.session, name, ref)
             if version.stage == "archived":
                 raise ConflictError(f"{name}:{version.number} is already archived")
+            if version.stage == "production":
+                _require_no_approvals(tx.session, version, name)
             from_stage = version.stage
             move(tx, version, "archived", utcnow())
             tx.audit(
@@ -51,12 +53,12 @@ class Stages:
                 model=name,
                 details={"version": version.number, "from": from_stage, "reason": reason},
             )
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name)
+        return info
 
     def set_alias(self, name: str, alias: str, ref: str | int, *, actor: Actor) -> ModelVersion:
         """Point ``alias`` at a version (moving it if it pointed elsewhere)."""
-        _check_alias(alias)
+        check_alias(alias)
         with self.store.write(actor, Action.ALIAS_SET, f"model:{name}@{alias}", model=name) as tx:
             version = find_version(tx.session, name, ref)
             row = tx.session.get(tables.Alias, (version.model_id, alias))
@@ -81,8 +83,8 @@ class Stages:
                 model=name,
                 details={"alias": alias, "version": version.number, "previous": previous},
             )
-            version_id = version.id
-        return self._version_info(version_id)
+            info = version_record(tx.session, version, name)
+        return info
 
     def remove_alias(self, name: str, alias: str, *, actor: Actor) -> None:
         """Remove an alias."""
@@ -126,9 +128,16 @@ def move(
     version.stage, version.stage_changed_at = to_stage, at
 
 
-def _check_alias(alias: str) -> None:
-    if not VALID_NAME.match(alias) or alias.isdigit() or alias in (*STAGES, "latest"):
-        raise CharterError(
-            f"'{alias}' cannot be an alias",
-            hint="aliases are names such as 'champion'; not a number, 'latest' or a stage",
+def _require_no_approvals(session: Session, version: tables.Version, name: str) -> None:
+    """Refuse to archive a production version alone when leaving production needs approvers."""
+    model = session.get(tables.RegisteredModel, version.model_id)
+    needed = leaving_production_approvals(
+        version_policy(version, name), model.approval_floor if model else None
+    )
+    if needed:
+        raise ConflictError(
+            f"{name}:{version.number} is in production: taking it out needs {needed}"
+            f" approval(s), as putting it there did",
+            hint=f"request it: charter promote {name}:{version.number} --to archived (or"
+            " --to staging), for approvers to approve; suspend serving for an emergency stop",
         )

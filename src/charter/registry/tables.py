@@ -87,6 +87,19 @@ class Meta(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class TrustedKey(Base):
+    """An Ed25519 public key an admin trusts to sign evidence (migration 0004)."""
+
+    __tablename__ = "charter_trusted_keys"
+    keyid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    public_pem: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(128))
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 class User(Base):
     """A person or service account."""
 
@@ -128,6 +141,8 @@ class RegisteredModel(Base):
     name: Mapped[str] = mapped_column(String(256), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(128))
+    #: Fewest approvals a promotion to production needs (set by an admin; migration 0004).
+    approval_floor: Mapped[int | None] = mapped_column(Integer)
 
 
 class Version(Base):
@@ -183,6 +198,10 @@ class EvidenceRecord(Base):
     report_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(128))
+    #: How the registry verified it: ``rerun`` or ``signed:<keyid>`` (migration 0004).
+    verified: Mapped[str | None] = mapped_column(String(80))
+    #: The DSSE envelope it came signed with.
+    signature: Mapped[str | None] = mapped_column(Text)
 
 
 class PromotionRequest(Base):
@@ -202,6 +221,10 @@ class PromotionRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(String(128))
     decided_at: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
+    #: promotion | demotion (out of production) | rollback (migration 0004)
+    kind: Mapped[str] = mapped_column(String(16), default="promotion", server_default="promotion")
+    #: JSON list: how the version's policy is looser than production's
+    changes: Mapped[str | None] = mapped_column(Text)
 
 
 class Approval(Base):

@@ -42,8 +42,16 @@ class Trail:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        descending: bool = False,
     ) -> list[AuditEntry]:
-        """Audit entries matching the filters, in sequence order (role auditor or admin)."""
+        """Audit entries matching the filters, in sequence order (role auditor or admin).
+
+        See :func:`charter.audit.log.entries_query` for the filters and the keyset bounds.
+        """
         self.store.require(actor, Action.AUDIT_READ, "audit")
         with self.store.engine.connect() as connection:
             return list(
@@ -55,6 +63,11 @@ class Trail:
                     since=since,
                     until=until,
                     limit=limit,
+                    subject=subject,
+                    request_id=request_id,
+                    after=after,
+                    before=before,
+                    descending=descending,
                 )
             )
 
@@ -68,6 +81,8 @@ class Trail:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         limit: int | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> Iterator[AuditEntry]:
         """Matching entries one at a time, read in batches: for exports of any size.
 
@@ -76,7 +91,14 @@ class Trail:
         """
         self.store.require(actor, Action.AUDIT_READ, "audit")
         query = entries_query(
-            model=model, actor=user, action=action, since=since, until=until, limit=limit
+            model=model,
+            actor=user,
+            action=action,
+            since=since,
+            until=until,
+            limit=limit,
+            subject=subject,
+            request_id=request_id,
         )
         return self._stream(query)
 
@@ -95,11 +117,20 @@ class Trail:
         action: str | None = None,
         since: datetime | str | None = None,
         until: datetime | str | None = None,
+        subject: str | None = None,
+        request_id: str | None = None,
     ) -> int:
         """Write matching entries as JSON lines or CSV to ``out``; returns how many."""
         check_format(fmt)
         entries = self.stream_audit(
-            actor=actor, model=model, user=user, action=action, since=since, until=until
+            actor=actor,
+            model=model,
+            user=user,
+            action=action,
+            since=since,
+            until=until,
+            subject=subject,
+            request_id=request_id,
         )
         return export_entries(entries, out, fmt=fmt)
 

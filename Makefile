@@ -12,7 +12,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 PYTEST_WORKERS ?= 2
 DEMO_OUT ?= demo-output
 
-.PHONY: demo test lint bench clean install dev
+.PHONY: demo serve test lint bench clean install dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ dev: $(STAMP_DEV)
 
 demo: $(STAMP_RUN)
 	$(BIN)/python examples/credit_risk/demo.py --out $(DEMO_OUT)
+
+# the dashboard and the API on the demo's registry (run `make demo` first)
+serve: $(STAMP_RUN)
+	CHARTER_HOME=$(DEMO_OUT)/registry $(BIN)/charter serve
 
 test: $(STAMP_DEV)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --timeout 600 $(PYTEST_ARGS)

@@ -16,6 +16,9 @@ story is told in chapters, one function each, run in order by :func:`main` from
    production version flags that day, fairness degrades the same day; the webhook alert, the
    report, the evidence recorded in the registry, the version flagged ``needs-review`` and the
    audit trail show it.
+7. serving (``serving_chapter.py``): ``charter serve`` answers a shop's applications with the
+   production version, each explained and logged; the bureau posts outcomes; ``charter
+   monitor`` reads the served log with them; an approver suspends serving and another resumes.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ sys.path.insert(0, str(HERE))
 
 from dataset import FEATURES, TARGET, make_credit_data  # noqa: E402
 from registry_chapter import chapter_registry, charter_as  # noqa: E402
+from serving_chapter import chapter_serving  # noqa: E402
 
 import charter  # noqa: E402
 from charter.cli.check_cmds import print_summary  # noqa: E402
@@ -362,6 +366,7 @@ CHAPTERS: list[Callable[[Demo], None]] = [
     chapter_mitigate,
     chapter_registry,
     chapter_monitor,
+    chapter_serving,
 ]
 
 
@@ -384,7 +389,30 @@ def main(argv: list[str] | None = None) -> int:
         " reports in a browser; evidence.json next to each is the record.",
         highlight=False,
     )
+    _dashboard_hint(demo)
     return 0
+
+
+def _dashboard_hint(demo: Demo) -> None:
+    """How to open the dashboard on the demo's registry, and the tokens to log in with."""
+    registry = demo.notes.get("registry")
+    if not registry:
+        return
+    from registry_chapter import USERS
+
+    console.print(Rule("the dashboard"))
+    console.print(
+        "Serve the demo's registry and open http://127.0.0.1:8000 in a browser:\n"
+        "  make serve\n"
+        f"  [dim](the same as: CHARTER_HOME={_rel(registry['home'])} charter serve)[/]\n"
+        "Log in with one of these tokens (ann or arno approve; otto audits; ada administers):",
+        highlight=False,
+    )
+    for user, roles in USERS.items():
+        token = registry["tokens"].get(user, "")
+        console.print(
+            f"  {user:<5} {', '.join(roles):<22} {token}", highlight=False, soft_wrap=True
+        )
 
 
 if __name__ == "__main__":

@@ -145,6 +145,8 @@ TEAM = {
     "alma": [Role.APPROVER],
     "otto": [Role.AUDITOR],
     "mo": [Role.MONITOR],
+    "ivy": [Role.INVOKER],
+    "lars": [Role.LABELER],
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from charter.errors import PermissionDeniedError
 from charter.evidence import Evidence, Fingerprint
 from charter.monitor.allowlist import ActionAllowList
 from charter.registry import PERMISSIONS, Action, Actor, Role
+from charter.registry import serving as registry_serving
 from charter.registry.roles import roles_for
 from charter.signing import generate_keypair
 
@@ -38,6 +40,8 @@ ACTING = {
     Role.APPROVER: "ann",
     Role.AUDITOR: "otto",
     Role.MONITOR: "mo",
+    Role.INVOKER: "ivy",
+    Role.LABELER: "lars",
 }
 
 
@@ -118,6 +122,18 @@ def _other_user(actor: Actor) -> str:
     return "otto" if actor.username != "otto" else "dora"
 
 
+_SERVING_READS = (
+    Action.MODEL_PREDICT,
+    Action.MODEL_PREDICT_VERSION,
+    Action.LABELS_WRITE,
+    Action.INFERENCE_READ,
+)
+
+
+def _authorize(action: Action, team: Team, actor: Actor, folder: Path) -> None:
+    registry_serving.authorize(team.registry, actor, action, _version(team, folder))
+
+
 ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
     Action.USER_ADD: lambda t, a, f: t.registry.add_user(
         f"u-{uuid.uuid4().hex[:8]}", [Role.AUDITOR], actor=a
@@ -175,6 +191,14 @@ ACTIONS: dict[Action, Callable[[Team, Actor, Path], Any]] = {
         ActionAllowList(commands=("true",)), actor=a
     ),
     Action.EVIDENCE_VERIFY: _do_verify,
+    # the serving routes ask the registry before predicting, labelling or looking up
+    **{action: functools.partial(_authorize, action) for action in _SERVING_READS},
+    Action.SERVING_SUSPEND: lambda t, a, f: (
+        lambda name: (
+            registry_serving.suspend(t.registry, name, "stop", actor=a),
+            registry_serving.resume(t.registry, name, actor=a),
+        )
+    )(_version(t, f)),
 }
 
 

@@ -57,11 +57,7 @@ def gather(
     policy = stored_policy(version.policy, version.policy_sha256, version.ref, check_ids=False)
     evidence: Evidence = registry.evidence(name, version.number, actor=actor)
     history: list[TransitionInfo] = registry.history(name, version.number, actor=actor)
-    requests = [
-        r
-        for r in registry.list_requests(actor=actor, status=None, model=name)
-        if r.version == version.number
-    ]
+    requests: list[RequestInfo] = registry.version_requests(name, version.number, actor=actor)
     monitoring: list[Evidence] = registry.monitoring_evidence(name, version.number, actor=actor)
     audit_state = None
     if audit:

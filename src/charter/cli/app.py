@@ -28,6 +28,7 @@ from charter.cli import (
     policy_cmds,
     registry_cmds,
     serve_cmds,
+    serving_cmds,
     user_cmds,
 )
 from charter.cli.console import console, err_console, print_error
@@ -88,6 +89,7 @@ COMMAND_MODULES = (
     keys_cmds,
     integrity_cmds,
     serve_cmds,
+    serving_cmds,
 )
 for _module in COMMAND_MODULES:
     app.add_typer(_module.app)

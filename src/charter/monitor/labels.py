@@ -4,6 +4,8 @@ In production the true outcome of a prediction arrives late (a loan defaults mon
 ``monitoring.labels`` (or ``--labels``) names a frame or file holding ``data.id_column`` and
 ``data.target``; :func:`join_labels` left-joins it to the log, the label file winning where
 both have a label, in the log's own engine (DuckDB for files, the frame's backend otherwise).
+Labels posted to ``charter serve`` (``request_id``, ``row`` and the label) are found beside
+its log (:func:`charter.monitor.logs.served_labels`) and joined by request id and row.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ def join_labels(log: Any, policy: Policy, labels: Any) -> Any:
     if labels is None:
         return log
     key, target = policy.data.id_column, policy.data.target
+    label_names = (
+        set(column_names(to_frame(labels))) if not isinstance(labels, str | Path) else set()
+    )
+    served = {"request_id", "row"} <= label_names  # labels posted to `charter serve`
+    if served and target and target not in label_names and "label" in label_names:
+        labels = to_frame(labels).rename({"label": target})
+    if not key and served:
+        key = "request_id"
     if not key or not target:
         raise DataError(
             "delayed labels need data.id_column and data.target in the policy",
@@ -40,9 +50,10 @@ def join_labels(log: Any, policy: Policy, labels: Any) -> Any:
     label_frame: Any = (
         read_data_file(labels) if isinstance(labels, str | Path) else to_frame(labels)
     )
-    require_columns(label_frame, [key, target], role="label file column")
-    require_columns(frame, [key], role="request id column")
-    label_frame = label_frame.select(nw.col(key), nw.col(target).alias("__charter_label"))
+    keys = ["request_id", "row"] if served else [key]
+    require_columns(label_frame, [*keys, target], role="label file column")
+    require_columns(frame, keys, role="request id column")
+    label_frame = label_frame.select(*keys, nw.col(target).alias("__charter_label"))
     if isinstance(frame, nw.LazyFrame):
         if isinstance(label_frame, nw.LazyFrame):
             label_frame = label_frame.collect()
@@ -59,7 +70,7 @@ def join_labels(log: Any, policy: Policy, labels: Any) -> Any:
             label_frame = label_frame.collect()
         # Same backend on both sides (a pandas log and polars-read labels, say).
         label_frame = nw.from_arrow(label_frame.to_arrow(), backend=frame.implementation)
-    joined = frame.join(label_frame, on=key, how="left")
+    joined = frame.join(label_frame, on=keys, how="left")
     if target in column_names(frame):
         joined = joined.with_columns(
             nw.coalesce(nw.col("__charter_label"), nw.col(target)).alias(target)

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 
 from charter.errors import DataError
 from charter.monitor.windows import as_utc
 
 PARQUET = (".parquet", ".pq")
 CSV = (".csv", ".tsv")
+#: Folder beside a served log's model folders holding delayed labels (charter.serving.labels).
+LABELS_DIR = "_labels"
 
 
 def log_files(path: str | Path) -> list[Path]:
@@ -261,3 +264,36 @@ def _arrow_scalar(moment: datetime, arrow_type: Any) -> Any:
         f"the timestamp column is {arrow_type}, not a date or timestamp",
         hint="store timestamps as a Parquet timestamp column",
     )
+
+
+def served_labels(path: str | Path, model: str) -> Any:
+    """Labels posted to the server for ``model``, found beside its log, or ``None``.
+
+    ``charter serve`` keeps labels in ``<root>/_labels/<model>/`` next to ``<root>/<model>/``
+    (:mod:`charter.serving.labels`); ``path`` may be the model's folder or any folder below it.
+    Returns an Arrow table of ``request_id``, ``row`` and the label column, one row per
+    ``(request_id, row)`` (a row labelled twice keeps its latest label).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    start = Path(str(path))
+    if any(ch in str(path) for ch in "*?[") or not start.exists():
+        return None
+    start = start if start.is_dir() else start.parent
+    for folder in [start, *list(start.parents)[:3]]:
+        candidate = folder / LABELS_DIR / model
+        files = sorted(candidate.glob("*.parquet")) if candidate.is_dir() else []
+        if files:
+            table = ds.dataset([str(f) for f in files], format="parquet").to_table()
+            table = table.sort_by([("labelled_at", "descending")])
+            keys = pc.binary_join_element_wise(
+                table["request_id"], pc.cast(table["row"], pa.string()), "\x1f"
+            )
+            _, first = np.unique(keys.to_numpy(zero_copy_only=False), return_index=True)
+            keep = table.take(pa.array(np.sort(first)))
+            return keep.drop_columns(
+                [c for c in ("labelled_at", "labelled_by") if c in keep.column_names]
+            )
+    return None

@@ -25,7 +25,7 @@ from charter.checks.runner import run_rule
 from charter.errors import DataError
 from charter.evidence import Evidence, Finding, Fingerprint, Severity, Verdict, fingerprint_file
 from charter.monitor.labels import join_labels
-from charter.monitor.logs import log_files
+from charter.monitor.logs import log_files, served_labels
 from charter.monitor.result import MonitorResult, MonitorRun
 from charter.monitor.rules import (
     model_output_columns,
@@ -113,6 +113,8 @@ def monitor(
     rules = monitoring_rules(policy, reference)
     columns = _compared_columns(settings, reference, policy, rules)
     source = log
+    if labels is None and policy.monitoring.labels is None and isinstance(log, str | Path):
+        labels = served_labels(log, name)  # posted to `charter serve`, kept beside its log
     log = join_labels(log, policy, labels if labels is not None else policy.monitoring.labels)
     summary = summarize_log(
         log,

@@ -340,8 +340,27 @@ class MonitoringSection(_Section):
     prometheus_port: int | None = Field(
         default=None, ge=1, le=65535, description="Serve /metrics on this port."
     )
+    schedule: str | None = Field(
+        default=None,
+        description="Cron expression (UTC) on which `charter serve` monitors the log it writes,"
+        ' e.g. "0 6 * * *".',
+    )
 
     _method = field_validator("drift_method")(_check_drift_method)
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(
+                f"'{value}' is not a cron expression; use five fields (minute hour day month"
+                ' weekday), e.g. "0 6 * * *" for 06:00 UTC every day'
+            )
+        return value.strip()
 
     @field_validator("window")
     @classmethod

@@ -26,7 +26,8 @@ from charter.audit.chain import (
 )
 from charter.errors import AuthenticationError, CharterError, ConflictError, NotFoundError
 from charter.redaction import redact_url, strip_secrets
-from charter.registry import database, names, tables
+from charter.registry import database, listings, names, tables
+from charter.registry.listings import TokenInfo
 from charter.registry.lookup import user_row
 from charter.registry.records import Actor, IssuedToken, UserInfo
 from charter.registry.roles import Action, Role
@@ -265,6 +266,13 @@ class Identity:
                     f"user:{owner}",
                     details={"token_id": token_id, "prefix": token.prefix},
                 )
+
+    def list_tokens(self, *, actor: Actor, username: str | None = None) -> list[TokenInfo]:
+        """Tokens (prefix, label, dates), newest first: one's own, or (admins) anyone's."""
+        own = username is not None and username == actor.username
+        self.store.require(actor, Action.TOKEN_CREATE if own else Action.TOKEN_MANAGE, "tokens")
+        with self.store.read() as session:
+            return listings.tokens(session, username)
 
 
 def _refusal(

@@ -19,7 +19,8 @@ from charter.artifact_store import ArtifactStore
 from charter.artifacts import load_model
 from charter.evidence import Evidence
 from charter.policy.schema import Policy
-from charter.registry import tables
+from charter.registry import listings, tables
+from charter.registry.listings import ProductionSpell, VersionRow
 from charter.registry.lookup import (
     current_evidence,
     find_version,
@@ -300,3 +301,75 @@ class Queries:
             if model is not None:
                 query = query.where(tables.RegisteredModel.name == model)
             return [request_record(session, r, v, n) for r, v, n in session.execute(query).all()]
+
+    # ------------------------------------------------------------------ listings (pages)
+    def production_history(
+        self, name: str, *, actor: Actor, limit: int | None = None
+    ) -> list[ProductionSpell]:
+        """Which version was live in production from when to when, newest first.
+
+        Each :class:`~charter.registry.listings.ProductionSpell` names who requested and who
+        approved the change that started it, and who ended it. ``limit``: the newest only.
+        """
+        self._allow(actor, f"model:{name}", name)
+        with self.store.read() as session:
+            return listings.production_history(session, model_row(session, name).id, limit=limit)
+
+    def model_overview(self, name: str, *, actor: Actor) -> tuple[ModelSummary, int]:
+        """One model's summary (as :meth:`list_models` gives it) and its production spells."""
+        self._allow(actor, f"model:{name}", name)
+        with self.store.read() as session:
+            model = model_row(session, name)
+            summary = listings.model_summary(session, model)
+            return summary, listings.production_spells(session, model.id)
+
+    def version_page(
+        self, name: str, *, actor: Actor, before: int | None = None, limit: int = 50
+    ) -> list[VersionRow]:
+        """A page of ``name``'s versions, newest first, numbered below ``before``."""
+        self._allow(actor, f"model:{name}", name)
+        with self.store.read() as session:
+            return listings.version_rows(
+                session, model_row(session, name).id, before=before, limit=limit
+            )
+
+    def aliases(self, name: str, *, actor: Actor) -> dict[str, int]:
+        """``name``'s aliases and the version number each points at."""
+        self._allow(actor, f"model:{name}", name)
+        with self.store.read() as session:
+            return listings.model_aliases(session, model_row(session, name).id)
+
+    def recent_decisions(self, *, actor: Actor, limit: int = 10) -> list[RequestInfo]:
+        """The requests decided last (completed, rejected, refused, ...), newest first."""
+        self._allow(actor, "requests")
+        with self.store.read() as session:
+            rows = session.execute(
+                _requests()
+                .where(tables.PromotionRequest.status != "pending")
+                .order_by(
+                    tables.PromotionRequest.decided_at.desc(), tables.PromotionRequest.id.desc()
+                )
+                .limit(listings.page_size(limit))
+            ).all()
+            return [request_record(session, r, v, n) for r, v, n in rows]
+
+    def version_requests(self, name: str, ref: str | int, *, actor: Actor) -> list[RequestInfo]:
+        """Every promotion request of one version, whatever its status, oldest first."""
+        self._allow(actor, f"model:{name}/{ref}", name)
+        with self.store.read() as session:
+            version = find_version(session, name, ref)
+            rows = session.execute(
+                _requests()
+                .where(tables.PromotionRequest.version_id == version.id)
+                .order_by(tables.PromotionRequest.id)
+            ).all()
+            return [request_record(session, r, v, n) for r, v, n in rows]
+
+
+def _requests() -> Any:
+    """Requests joined to their version and model name (unordered)."""
+    return (
+        select(tables.PromotionRequest, tables.Version, tables.RegisteredModel.name)
+        .join(tables.Version, tables.Version.id == tables.PromotionRequest.version_id)
+        .join(tables.RegisteredModel, tables.RegisteredModel.id == tables.Version.model_id)
+    )

@@ -29,6 +29,10 @@ class Role(StrEnum):
     """Reads everything, including the audit trail; changes nothing."""
     MONITOR = "monitor"
     """Service account of scheduled monitoring: records monitoring evidence, flags versions."""
+    INVOKER = "invoker"
+    """Service account of an application: asks the served model for predictions, nothing else."""
+    LABELER = "labeler"
+    """Posts the true outcomes (labels) of served predictions, nothing else."""
 
     @classmethod
     def _missing_(cls, value: object) -> Role:
@@ -72,9 +76,21 @@ class Action(StrEnum):
     """Allow-list the commands, textfiles and webhooks registered policies may trigger."""
     EVIDENCE_VERIFY = "evidence.verify"
     """Have the registry re-run the gate on the evaluation data to verify a version's evidence."""
+    MODEL_PREDICT = "model.predict"
+    """Get predictions, with explanations, of the production version of a served model."""
+    MODEL_PREDICT_VERSION = "model.predict_version"
+    """Get predictions of a version other than production (``?version=N``, ``?alias=A``)."""
+    LABELS_WRITE = "labels.write"
+    """Post the true outcomes of served predictions."""
+    INFERENCE_READ = "inference.read"
+    """Look up served predictions by request id (inputs, prediction, explanation, label)."""
+    SERVING_SUSPEND = "serving.suspend"
+    """Suspend or resume the serving of a model (the stop button, EU AI Act Art. 14(4)(e))."""
 
 
 _ALL = frozenset(Role)
+#: Every role but the service accounts of serving, which may do one thing each.
+_PEOPLE = _ALL - {Role.INVOKER, Role.LABELER}
 
 #: Which roles may perform each action. The single source of truth for authorization.
 PERMISSIONS: dict[Action, frozenset[Role]] = {
@@ -82,11 +98,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.USER_GRANT: frozenset({Role.ADMIN}),
     Action.USER_DISABLE: frozenset({Role.ADMIN}),
     Action.USER_LIST: frozenset({Role.ADMIN, Role.AUDITOR}),
-    Action.TOKEN_CREATE: _ALL,
+    Action.TOKEN_CREATE: _PEOPLE,
     Action.TOKEN_MANAGE: frozenset({Role.ADMIN}),
     Action.MODEL_REGISTER: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER}),
     Action.EVIDENCE_ATTACH: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER}),
-    Action.VERSION_READ: _ALL,
+    Action.VERSION_READ: _PEOPLE,
     Action.PROMOTION_REQUEST: frozenset({Role.ML_ENGINEER}),
     Action.PROMOTION_APPROVE: frozenset({Role.APPROVER}),
     Action.PROMOTION_REJECT: frozenset({Role.APPROVER}),
@@ -103,6 +119,11 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.EVIDENCE_VERIFY: frozenset(
         {Role.DATA_SCIENTIST, Role.ML_ENGINEER, Role.APPROVER, Role.AUDITOR}
     ),
+    Action.MODEL_PREDICT: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER, Role.INVOKER}),
+    Action.MODEL_PREDICT_VERSION: frozenset({Role.DATA_SCIENTIST, Role.ML_ENGINEER}),
+    Action.LABELS_WRITE: frozenset({Role.ML_ENGINEER, Role.MONITOR, Role.LABELER}),
+    Action.INFERENCE_READ: _PEOPLE - {Role.MONITOR},
+    Action.SERVING_SUSPEND: frozenset({Role.ADMIN, Role.APPROVER}),
 }
 
 

@@ -46,6 +46,7 @@ from charter.registry import database
 from charter.registry.flags import Flags
 from charter.registry.identity import TOKEN_ENV, Identity, bootstrap, check_username
 from charter.registry.lifecycle import Lifecycle
+from charter.registry.listings import ProductionSpell, TokenInfo, VersionRow
 from charter.registry.queries import Queries
 from charter.registry.records import (
     Actor,
@@ -233,6 +234,10 @@ class Registry:
         """Revoke a token by its id (one's own; admins: anyone's)."""
         self.identity.revoke_token(token_id, actor=actor)
 
+    def list_tokens(self, *, actor: Actor, username: str | None = None) -> list[TokenInfo]:
+        """Tokens (prefix, label, dates), newest first: one's own, or (admins) anyone's."""
+        return self.identity.list_tokens(actor=actor, username=username)
+
     def register(
         self,
         name: str,
@@ -351,6 +356,34 @@ class Registry:
     ) -> list[RequestInfo]:
         """Promotion requests (default: those waiting), oldest first."""
         return self.queries.list_requests(actor=actor, status=status, model=model)
+
+    def production_history(
+        self, name: str, *, actor: Actor, limit: int | None = None
+    ) -> list[ProductionSpell]:
+        """Which version was live in production from when to when, newest first."""
+        return self.queries.production_history(name, actor=actor, limit=limit)
+
+    def model_overview(self, name: str, *, actor: Actor) -> tuple[ModelSummary, int]:
+        """One model's summary and how many production spells it had."""
+        return self.queries.model_overview(name, actor=actor)
+
+    def version_page(
+        self, name: str, *, actor: Actor, before: int | None = None, limit: int = 50
+    ) -> list[VersionRow]:
+        """A page of ``name``'s versions, newest first, numbered below ``before``."""
+        return self.queries.version_page(name, actor=actor, before=before, limit=limit)
+
+    def aliases(self, name: str, *, actor: Actor) -> dict[str, int]:
+        """``name``'s aliases and the version number each points at."""
+        return self.queries.aliases(name, actor=actor)
+
+    def recent_decisions(self, *, actor: Actor, limit: int = 10) -> list[RequestInfo]:
+        """The requests decided last, newest first."""
+        return self.queries.recent_decisions(actor=actor, limit=limit)
+
+    def version_requests(self, name: str, ref: str | int, *, actor: Actor) -> list[RequestInfo]:
+        """Every promotion request of one version, oldest first."""
+        return self.queries.version_requests(name, ref, actor=actor)
 
     def request_promotion(
         self, name: str, ref: str | int, to_stage: str, *, actor: Actor, note: str | None = None

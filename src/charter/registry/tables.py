@@ -282,3 +282,21 @@ class Flag(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     resolved_at: Mapped[datetime | None] = mapped_column()
     resolved_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ServingSuspension(Base):
+    """The serving of a model suspended by a person (the stop button), and its resumption.
+
+    Open while ``resumed_at`` is empty; resuming fills the ``resumed_*`` columns and keeps the
+    row (migration 0005).
+    """
+
+    __tablename__ = "charter_serving_suspensions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("charter_models.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    suspended_by: Mapped[str] = mapped_column(String(128))
+    suspended_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resumed_by: Mapped[str | None] = mapped_column(String(128))
+    resumed_at: Mapped[datetime | None] = mapped_column()
+    resumed_reason: Mapped[str | None] = mapped_column(Text)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 import charter
 from charter.registry import Registry
-from charter.server import api, health, problems
+from charter.server import api, dashboard, health, problems, serving
 from charter.server.jobs import JobRunner
 from charter.server.limits import BodyLimitMiddleware
 from charter.server.request_id import RequestIdMiddleware
@@ -45,9 +45,11 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         registry = Registry.open(config.database_url, artifact_store=config.artifact_store)
         app.state.registry = registry
         app.state.jobs = JobRunner(registry.engine)
+        serving.start(app, registry, str(config.inference_log), config.home)
         try:
             yield
         finally:
+            serving.stop(app)  # writes every buffered inference log record
             app.state.jobs.shutdown()
             app.state.registry = None
             registry.close()
@@ -73,4 +75,6 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)  # outermost of ours: every answer carries the id
     app.include_router(health.router)
     app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(dashboard.router)
+    serving.install(app)
     return app

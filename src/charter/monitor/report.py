@@ -321,10 +321,14 @@ def render_report(result: MonitorResult) -> str:
     for w in run.windows:
         share = w.drift.share if w.drift is not None else math.nan
         verdict, rules = verdicts.get(w.start.isoformat(), ("not judged", []))
+        by_status: dict[str, list[str]] = {}
+        for rule in rules:
+            name, _, status = rule.rpartition(" (")
+            by_status.setdefault(status.rstrip(")"), []).append(name)
         windows.append(
             {
                 "verdict": verdict,
-                "rules": ", ".join(rules),
+                "rules": "; ".join(f"{k}: {', '.join(v)}" for k, v in by_status.items()),
                 "start": w.start.strftime("%Y-%m-%d %H:%M"),
                 "rows": w.rows,
                 "labelled": w.labelled_rows,

@@ -49,6 +49,11 @@ def test_request_and_two_approvals_put_a_version_in_production(
     assert api.get(f"/api/v1/requests/{rid}", "otto").json()["decided_by"] == "arno"
     [move] = api.get(f"{VERSIONS}/1/history", "otto").json()
     assert (move["to_stage"], move["request_id"], move["actor"]) == ("production", rid, "arno")
+    [spell] = api.get(f"/api/v1/models/{MODEL_NAME}/production-history", "otto").json()
+    assert (spell["version"], spell["request_id"], spell["requested_by"]) == (1, rid, "eli")
+    assert spell["approvers"] == ["ann", "arno"] and spell["until"] is None
+    [mine] = api.get(f"{VERSIONS}/1/requests", "otto").json()
+    assert (mine["id"], mine["status"], mine["approvals_given"]) == (rid, "completed", 2)
     # the audit ties each approval to its HTTP call
     entries = team.registry.audit_log(actor=team["otto"], action="promotion.*")
     assert [(e.action, e.actor, e.request_id) for e in entries][-3:] == [

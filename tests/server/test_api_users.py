@@ -35,9 +35,17 @@ def test_tokens_are_created_once_and_revoked(api: Api, team: Team) -> None:
     assert api.get("/api/v1/whoami", headers=auth).json()["username"] == "otto"
     assert api.delete(f"/api/v1/tokens/{body['id']}", "otto").status_code == 204
     assert api.get("/api/v1/whoami", headers=auth).status_code == 401
+    listed = api.get("/api/v1/tokens", "otto").json()
+    revoked = next(t for t in listed if t["id"] == body["id"])
+    assert revoked["label"] == "ci" and revoked["revoked_at"] is not None
+    assert {t["username"] for t in listed} == {"otto"} and "token" not in revoked
+    refused = api.get("/api/v1/tokens", "otto", params={"all": "true"})
+    assert refused.status_code == 403 and "token.manage" in refused.json()["detail"]
     for_other = api.post("/api/v1/tokens", "ada", json={"username": "ann"})
     assert for_other.status_code == 201 and for_other.json()["username"] == "ann"
     assert team.registry.authenticate(for_other.json()["token"]).username == "ann"
+    everyone = api.get("/api/v1/tokens", "ada", params={"all": "true"}).json()
+    assert {"ann", "otto", "ada"} <= {t["username"] for t in everyone}
 
 
 def test_admin_refusals_are_the_services(api: Api) -> None:

@@ -17,6 +17,8 @@ from starlette.background import BackgroundTask
 from charter.errors import NotFoundError
 from charter.evidence import Evidence
 from charter.registry import Action, ModelSummary, ModelVersion, TransitionInfo
+from charter.registry.listings import ProductionSpell
+from charter.server.api.promotions import PromotionRequest
 from charter.server.deps import ActorDep, RegistryDep, performs
 from charter.server.pages import Page, page_of
 from charter.server.problems import problem_responses
@@ -105,6 +107,36 @@ def get_model(name: str, registry: RegistryDep, actor: ActorDep) -> ModelSummary
 
 
 @router.get(
+    "/models/{name}/production-history",
+    openapi_extra=performs(Action.VERSION_READ),
+    summary="Production history",
+    responses=_READ,
+)
+def production_history(
+    name: str,
+    registry: RegistryDep,
+    actor: ActorDep,
+    limit: Annotated[int | None, Query(ge=1, le=500, description="The latest N spells.")] = None,
+) -> list[ProductionSpell]:
+    """Which version was live in production from when to when, newest first.
+
+    Each spell names who requested and who approved the change that started it.
+    """
+    return registry.production_history(name, actor=actor, limit=limit)
+
+
+@router.get(
+    "/models/{name}/aliases",
+    openapi_extra=performs(Action.VERSION_READ),
+    summary="A model's aliases",
+    responses=_READ,
+)
+def aliases(name: str, registry: RegistryDep, actor: ActorDep) -> dict[str, int]:
+    """Each alias of the model and the version number it points at."""
+    return registry.aliases(name, actor=actor)
+
+
+@router.get(
     "/models/{name}/versions",
     openapi_extra=performs(Action.VERSION_READ),
     summary="A model's versions",
@@ -160,6 +192,22 @@ def get_lineage(name: str, ref: str, registry: RegistryDep, actor: ActorDep) -> 
         evidence_digest=version.evidence.digest if version.evidence else None,
         other=lineage,
     )
+
+
+@router.get(
+    "/models/{name}/versions/{ref}/requests",
+    openapi_extra=performs(Action.VERSION_READ),
+    summary="A version's promotion requests",
+    responses=_READ,
+)
+def version_requests(
+    name: str, ref: str, registry: RegistryDep, actor: ActorDep
+) -> list[PromotionRequest]:
+    """Every promotion request of the version, oldest first, with its approvals."""
+    return [
+        PromotionRequest.model_validate(r.model_dump())
+        for r in registry.version_requests(name, ref, actor=actor)
+    ]
 
 
 @router.get(

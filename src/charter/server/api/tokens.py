@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from charter.registry import Action, IssuedToken
+from charter.registry.listings import TokenInfo
 from charter.server.deps import ActorDep, RegistryDep, performs
 from charter.server.problems import problem_responses
 
@@ -46,3 +49,22 @@ def create_token(body: NewToken, registry: RegistryDep, actor: ActorDep) -> Issu
 def revoke_token(token_id: int, registry: RegistryDep, actor: ActorDep) -> None:
     """Revoke a token (one's own; admins: anyone's)."""
     registry.revoke_token(token_id, actor=actor)
+
+
+@router.get(
+    "/tokens",
+    summary="List tokens",
+    openapi_extra=performs(Action.TOKEN_CREATE, Action.TOKEN_MANAGE),
+    responses=problem_responses(401, 403),
+)
+def list_tokens(
+    registry: RegistryDep,
+    actor: ActorDep,
+    username: Annotated[
+        str | None, Query(description="Whose tokens (default: yours; others': admin).")
+    ] = None,
+    every: Annotated[bool, Query(alias="all", description="Every user's tokens (admin).")] = False,
+) -> list[TokenInfo]:
+    """Tokens by prefix, label and dates, newest first; never the tokens themselves."""
+    whose = None if every else (username or actor.username)
+    return registry.list_tokens(actor=actor, username=whose)

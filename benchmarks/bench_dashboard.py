@@ -362,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(settings)
         with TestClient(app) as client:
             registry = app.state.registry
-            production = registry.get_version(NAME, "production").number
+            auditor = registry.authenticate(tokens["otto"])
+            production = registry.get_version(NAME, "production", actor=auditor).number
             pages: list[tuple[str, str, str | None]] = [
                 ("approver", "/inbox", "/api/v1/requests"),
                 ("auditor", "/models", "/api/v1/models"),

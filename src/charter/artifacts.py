@@ -197,14 +197,16 @@ def save_model(model: Any, path: str | Path) -> Path:
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        sio.dump(model, target)
+        data = sio.dumps(model)
     except Exception as exc:
         raise CharterError(
             f"skops cannot serialise a {type(model).__name__}: {exc}",
             hint="keep fitted state in numpy arrays and plain Python values, or save the"
             " model with its own format and load it with --trust-pickle",
         ) from exc
-    return target
+    from charter.files import write_atomic
+
+    return write_atomic(target, bytes(data))  # a failure never leaves half a model behind
 
 
 def untrusted_types(path: str | Path) -> list[str]:

@@ -21,7 +21,7 @@ command-line flag: each door phrases its own (the CLI adds the option it maps th
     ├── CheckError                  check_invalid          400  exit 2
     ├── NotFoundError               not_found              404  exit 2
     ├── AuthenticationError         unauthenticated        401  exit 2
-    ├── PermissionDeniedError       permission_denied      403  exit 2
+    ├── PermissionDeniedError       permission_denied      403  exit 2   (user, role)
     ├── ConflictError               conflict               409  exit 2
     ├── GateFailedError             gate_failed            422  exit 1   (promotion_request,
     │                                                                         problems)
@@ -195,11 +195,39 @@ class AuthenticationError(CharterError):
 
 
 class PermissionDeniedError(CharterError):
-    """An action the acting user's roles do not allow."""
+    """An action the acting user's roles do not allow.
+
+    Parameters
+    ----------
+    message, hint
+        As for :class:`CharterError`.
+    user
+        Who was refused.
+    role
+        The role that would allow the action, when granting one would.
+    """
 
     code = "permission_denied"
     title = "Permission denied"
     http_status = 403
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        user: str | None = None,
+        role: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.user = user
+        self.role = role
+
+    def extra(self) -> dict[str, Any]:
+        """``user`` and ``role`` (the role to grant), when known."""
+        out = super().extra()
+        out.update({k: v for k, v in (("user", self.user), ("role", self.role)) if v})
+        return out
 
 
 class ConflictError(CharterError):
@@ -264,6 +292,18 @@ class AuditChainBrokenError(IntegrityError):
     code = "audit_chain_broken"
     title = "Audit trail broken"
     exit_code = 1
+
+
+class SignatureError(CharterError):
+    """A key or signature that cannot be used: unreadable, malformed, untrusted or not matching.
+
+    Evidence whose signature by a trusted key no longer verifies was changed after signing; a
+    checkpoint signed by no trusted key proves nothing.
+    """
+
+    code = "signature_invalid"
+    title = "Invalid or untrusted signature"
+    http_status = 422
 
 
 class ConfigurationError(CharterError):

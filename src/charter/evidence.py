@@ -337,10 +337,9 @@ class Evidence(BaseModel):
 
     def write(self, path: str | Path) -> Path:
         """Write the bundle as JSON to ``path`` and return it."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(self.to_json() + "\n", encoding="utf-8")
-        return target
+        from charter.files import write_atomic
+
+        return write_atomic(Path(path), (self.to_json() + "\n").encode("utf-8"))
 
     @classmethod
     def read(cls, path: str | Path) -> Evidence:

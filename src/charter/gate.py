@@ -33,6 +33,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from charter.artifacts import DEFAULT_TRUSTED_TYPES, load_model, model_fingerprint, model_type
 from charter.checks.context import CheckContext
+from charter.checks.mitigation import mitigation_record
 from charter.checks.registry import CheckSpec
 from charter.checks.runner import prepare_rule, run_prepared
 from charter.errors import CharterError, DataError
@@ -44,7 +45,6 @@ from charter.evidence import (
     fingerprint_file,
     sha256_bytes,
 )
-from charter.mitigate import mitigation_record
 from charter.policy import Policy, load_policy
 from charter.policy.schema import STAGES
 from charter.stats.frames import (

@@ -37,6 +37,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from charter.checks.categories import conform_categories
+from charter.checks.mitigation import RECORD_ATTRIBUTE
+from charter.checks.mitigation import mitigation_record as mitigation_record
 from charter.errors import CharterError, DataError, did_you_mean
 from charter.stats.counts import GroupIndex, binary_labels
 from charter.stats.frames import require_columns, to_frame
@@ -61,8 +63,6 @@ CONSTRAINTS = {
     ),
 }
 _KEY_SEPARATOR = " | "
-#: The attribute of a mitigated model that records how it was made (saved with the model).
-RECORD_ATTRIBUTE = "charter_mitigation_"
 
 
 def reweighing_weights(
@@ -242,18 +242,6 @@ def mitigate(
             **options,
         ).fit(x, y)
     return _recorded(fitted, record)
-
-
-def mitigation_record(model: Any) -> dict[str, Any] | None:
-    """How ``model`` was mitigated (method, parameters, source model), or ``None``.
-
-    Parameters
-    ----------
-    model
-        Any model; those made by :func:`mitigate` carry the record.
-    """
-    record = getattr(model, RECORD_ATTRIBUTE, None)
-    return dict(record) if isinstance(record, dict) else None
 
 
 def _recorded(model: Any, record: dict[str, Any]) -> Any:

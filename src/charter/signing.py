@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from charter.errors import CharterError
+from charter.errors import CharterError, SignatureError
 from charter.evidence import Evidence, canonical_json
 
 #: DSSE payload type of a signed evidence statement.
@@ -46,11 +46,21 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 #: File name of the envelope written beside ``evidence.json``.
 EVIDENCE_SIGNATURE_FILE = "evidence.dsse.json"
 
-
-class SignatureError(CharterError):
-    """A key or signature that cannot be used: unreadable, malformed, untrusted or invalid."""
-
-    http_status = 422
+__all__ = [
+    "EVIDENCE_SIGNATURE_FILE",
+    "KeyPair",
+    "SignatureError",
+    "generate_keypair",
+    "load_private_key",
+    "load_public_key",
+    "open_envelope",
+    "read_envelope",
+    "sign_envelope",
+    "sign_evidence",
+    "verify_evidence_signature",
+    "write_evidence_signature",
+    "write_keypair",
+]
 
 
 @dataclass(frozen=True)

@@ -200,3 +200,26 @@ def test_a_refused_export_leaves_the_file_as_it_was(team: Team, cli: CLI, tmp_pa
     code, _, err = cli("otto", "audit", "export", "--out", str(target))
     assert code == 0, err
     assert json.loads(target.read_text().splitlines()[0])["seq"] == 1
+
+
+def test_checkpoints_on_a_schedule_each_under_its_own_name(
+    team: Team, cli: CLI, tmp_path: Path
+) -> None:
+    key, public = _keys(cli, tmp_path)
+    target = str(tmp_path / "witness" / "{seq}.json")
+    code, out, err = cli(
+        "otto", "audit", "checkpoint", "--key", str(key), "--out", target,
+        "--schedule", "* * * * * */1", "--max-runs", "2",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "stopped after 2 checkpoint(s)" in out
+    written = sorted((tmp_path / "witness").iterdir())
+    assert len(written) == 2
+    args = [a for p in written for a in ("--checkpoint", str(p))]
+    code, out, err = cli("otto", "audit", "verify", *args, "--public", str(public))
+    assert code == 0 and "contains 2 signed checkpoint(s)" in out, err
+    code, _, err = cli(
+        "otto", "audit", "checkpoint", "--key", str(key), "--out", str(tmp_path / "one.json"),
+        "--schedule", "0 * * * *",
+    )  # fmt: skip
+    assert code == 2 and "{seq}" in err

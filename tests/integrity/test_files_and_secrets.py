@@ -126,3 +126,36 @@ def test_a_failed_download_keeps_the_users_file(team: Team, tmp_path: Path) -> N
         team.registry.download(version.model, version.number, target, actor=team["eli"])
     assert target.read_bytes() == b"the user's own file"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".model")) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["card", "credit-risk:9", "--format", "md"],
+        ["compliance", "credit-risk:9", "--format", "json"],
+    ],
+)
+def test_a_failed_card_or_report_keeps_the_users_file(
+    team: Team, tmp_path: Path, cli, args: list[str]
+) -> None:
+    register(team, make_candidate(tmp_path / "c"))
+    target = tmp_path / "card.out"
+    target.write_text("last week's card\n")
+    code, _, err = cli("otto", *args, "--out", str(target))
+    assert code == 2 and "has no version 9" in err
+    assert target.read_text() == "last week's card\n"
+
+
+def test_a_model_that_cannot_be_saved_leaves_no_file(tmp_path: Path) -> None:
+    from charter.artifacts import save_model
+
+    target = tmp_path / "model.skops"
+    target.write_bytes(b"the model from yesterday")
+
+    class Unsaveable:
+        def __reduce__(self) -> tuple[object, ...]:
+            raise TypeError("cannot pickle this")
+
+    with pytest.raises(CharterError, match="skops cannot serialise"):
+        save_model(Unsaveable(), target)
+    assert target.read_bytes() == b"the model from yesterday"

@@ -81,6 +81,10 @@ def test_names_and_text_are_checked_before_the_database_on_every_backend(
         lambda: team.registry.create_token(actor=eli, label="ci\r\nadmin"),
         lambda: team.registry.create_token(actor=eli, expires_days=1_000_000_000),
         lambda: team.registry.request_promotion(MODEL_NAME, 1, "staging", actor=eli, note="go\x07"),
+        lambda: register(team, make_candidate(tmp_path / "d"), description="v2\x1b[8m"),
+        lambda: register(team, make_candidate(tmp_path / "p"), params={"lr": "0.1\r\nadmin"}),
+        lambda: team.registry.archive(MODEL_NAME, 1, actor=eli, reason="old\x1b]0;x\x07"),
+        lambda: team.registry.resolve_flag(MODEL_NAME, 1, "x", "ok\u202e", actor=team["ann"]),
     ]
     for attempt in attempts:
         with pytest.raises(CharterError) as caught:

@@ -16,6 +16,7 @@ from charter.errors import (
     GateFailedError,
     IntegrityError,
     NotFoundError,
+    PermissionDeniedError,
     PolicyError,
     all_errors,
 )
@@ -126,3 +127,22 @@ def test_a_keyed_trail_without_its_key_is_a_configuration_error(
 def test_not_found_is_404_with_a_hint() -> None:
     problem = NotFoundError("no model named 'x'", hint="`charter models` lists them").to_problem()
     assert (problem["status"], problem["hint"]) == (404, "`charter models` lists them")
+
+
+def test_a_denial_names_the_role_to_grant_and_the_cli_names_the_command(
+    team: Team, cli: Any
+) -> None:
+    with pytest.raises(PermissionDeniedError) as caught:
+        team.registry.list_users(actor=team["eli"])
+    error = caught.value
+    assert (error.user, error.role) == ("eli", "auditor")
+    assert error.hint == "ask an admin to grant eli the role auditor"
+    problem = error.to_problem()
+    assert (problem["status"], problem["code"], problem["user"], problem["role"]) == (
+        403,
+        "permission_denied",
+        "eli",
+        "auditor",
+    )
+    code, _, err = cli("eli", "user", "list")
+    assert code == 2 and "(`charter user grant eli --role auditor`)" in err

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from registry_support import MODEL_NAME, Team, make_candidate, register, snapshot
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from registry_support import MODEL_NAME, Team, make_candidate, register, signing_key, snapshot
 
 from charter.errors import PermissionDeniedError
 from charter.evidence import Evidence, Fingerprint
+from charter.monitor.allowlist import ActionAllowList
 from charter.registry import Actor, Registry, Role
+from charter.signing import generate_keypair
 
 #: Public methods that do not act on anyone's behalf: opening, closing, finding out who acts.
 NO_ACTOR = {"authenticate", "actor_from_env", "close"}
@@ -80,6 +83,30 @@ CASES: dict[str, Case] = {
     "export_audit": lambda t, a, f, c: t.registry.export_audit(io.StringIO(), actor=a),
     "stream_audit": lambda t, a, f, c: list(t.registry.stream_audit(actor=a)),
     "verify_audit": lambda t, a, f, c: t.registry.verify_audit(actor=a),
+    "checkpoint_audit": lambda t, a, f, c: t.registry.checkpoint_audit(
+        Ed25519PrivateKey.generate(), actor=a
+    ),
+    "trust_key": lambda t, a, f, c: t.registry.trust_key(
+        "ci-2", generate_keypair().public_pem.decode(), actor=a
+    ),
+    "untrust_key": lambda t, a, f, c: t.registry.untrust_key(signing_key().keyid, actor=a),
+    "trusted_keys": lambda t, a, f, c: t.registry.trusted_keys(actor=a),
+    "set_approval_floor": lambda t, a, f, c: t.registry.set_approval_floor(MODEL_NAME, 3, actor=a),
+    "monitoring_allowlist": lambda t, a, f, c: t.registry.monitoring_allowlist(actor=a),
+    "set_monitoring_allowlist": lambda t, a, f, c: t.registry.set_monitoring_allowlist(
+        ActionAllowList(commands=("true",)), actor=a
+    ),
+    "verify_evidence": lambda t, a, f, c: t.registry.verify_evidence(
+        MODEL_NAME, 1, f / "holdout.parquet", actor=a
+    ),
+    "request_rollback": lambda t, a, f, c: t.registry.request_rollback(MODEL_NAME, actor=a),
+    "aliases": lambda t, a, f, c: t.registry.aliases(MODEL_NAME, actor=a),
+    "list_tokens": lambda t, a, f, c: t.registry.list_tokens(actor=a, username="eli"),
+    "model_overview": lambda t, a, f, c: t.registry.model_overview(MODEL_NAME, actor=a),
+    "production_history": lambda t, a, f, c: t.registry.production_history(MODEL_NAME, actor=a),
+    "recent_decisions": lambda t, a, f, c: t.registry.recent_decisions(actor=a),
+    "version_page": lambda t, a, f, c: t.registry.version_page(MODEL_NAME, actor=a),
+    "version_requests": lambda t, a, f, c: t.registry.version_requests(MODEL_NAME, 1, actor=a),
 }
 
 
@@ -165,6 +192,14 @@ def test_a_system_actor_reads_and_never_changes_anything(
         "export_audit",
         "stream_audit",
         "verify_audit",
+        "trusted_keys",
+        "monitoring_allowlist",
+        "aliases",
+        "model_overview",
+        "production_history",
+        "recent_decisions",
+        "version_page",
+        "version_requests",
     }
     if name in reads:
         CASES[name](team, system, tmp_path, prepared)

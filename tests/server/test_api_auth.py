@@ -215,7 +215,8 @@ def test_every_restricted_route_refuses_a_caller_without_the_role(
         body = response.json()
         assert f"may not {action.value}" in body["detail"], where
         assert body["code"] == "permission_denied", where
-        assert "charter user grant" in body["hint"], where
+        assert f"grant {user} the role {body['role']}" in body["hint"], where
+        assert body["user"] == user and Role(body["role"]) in PERMISSIONS[action], where
         [denial] = team.registry.audit_log(actor=team["otto"], request_id=request_id)
         assert (denial.action, denial.actor) == ("access.denied", user), where
         assert denial.details["attempted"] == action.value, where

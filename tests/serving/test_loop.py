@@ -48,7 +48,7 @@ MONITORING = {
             "max": 0.9,
             "severity": "warn",
         },
-        {"id": "drift", "check": "column_drift", "max": 1.0, "severity": "warn"},
+        {"id": "drift", "check": "column_drift", "severity": "warn"},
     ],
 }
 

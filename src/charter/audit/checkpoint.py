@@ -97,6 +97,15 @@ def write_checkpoint(envelope: Mapping[str, Any], target: str) -> str:
     return target
 
 
+def checkpoint_target(template: str, envelope: Mapping[str, Any]) -> str:
+    """``template`` with ``{seq}`` and ``{at}`` replaced by the checkpoint's head and time."""
+    import base64
+
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    at = str(payload.get("at", "")).replace(":", "").replace("-", "")
+    return template.replace("{seq}", str(payload["seq"])).replace("{at}", at)
+
+
 def read_checkpoint(source: str, trusted: Mapping[str, Ed25519PublicKey]) -> Checkpoint:
     """Read a checkpoint from a path or fsspec URL and check its signature.
 

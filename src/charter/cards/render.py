@@ -69,7 +69,6 @@ def render_compliance(report: ComplianceReport, fmt: str = "html") -> str:
 
 def write_text(text: str, path: str | Path) -> Path:
     """Write ``text`` to ``path`` (creating folders) and return the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    return target
+    from charter.files import write_atomic
+
+    return write_atomic(Path(path), text.encode("utf-8"))

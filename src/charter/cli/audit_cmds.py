@@ -118,23 +118,50 @@ def checkpoint_command(
     out: Annotated[
         str,
         typer.Option(
-            "--out", help="File or fsspec URL to write (e.g. a write-once bucket); never replaced."
+            "--out",
+            help="File or fsspec URL to write (e.g. a write-once bucket); never replaced."
+            " {seq} and {at} in it become the head's sequence number and the time.",
         ),
     ],
+    schedule: Annotated[
+        str | None,
+        typer.Option(help="Checkpoint on this cron schedule (UTC) until stopped."),
+    ] = None,
+    max_runs: Annotated[int | None, typer.Option(help="With --schedule: stop after N.")] = None,
 ) -> None:
     """Verify the chain and sign its head (seq and hash), to keep outside the database."""
-    from charter.audit.checkpoint import write_checkpoint
+    from charter.audit.checkpoint import checkpoint_target, write_checkpoint
     from charter.signing import load_private_key
 
     private = load_private_key(key)
-    with open_registry() as registry:
-        envelope = registry.checkpoint_audit(private, actor=acting(registry))
-    write_checkpoint(envelope, out)
-    head = json.loads(base64.b64decode(envelope["payload"]))
-    console.print(
-        f"checkpoint of entry {head['seq']} ({head['hash'][:16]}) written to {out}",
-        highlight=False,
-    )
+
+    def once() -> None:
+        with open_registry() as registry:
+            envelope = registry.checkpoint_audit(private, actor=acting(registry))
+        target = write_checkpoint(envelope, checkpoint_target(out, envelope))
+        head = json.loads(base64.b64decode(envelope["payload"]))
+        console.print(
+            f"checkpoint of entry {head['seq']} ({head['hash'][:16]}) written to {target}",
+            highlight=False,
+        )
+
+    if schedule is None:
+        once()
+        return
+    from charter.monitor.schedule import parse_cron, run_on_schedule
+
+    parse_cron(schedule)
+    if "{seq}" not in out and "{at}" not in out:
+        from charter.errors import CharterError
+
+        raise CharterError(
+            "a scheduled checkpoint needs {seq} or {at} in its target: checkpoints are never"
+            " overwritten",
+            hint="e.g. --out s3://audit-witness/charter/{seq}.json",
+            field="out",
+        )
+    runs = run_on_schedule(schedule, lambda _a, _b: once(), max_runs=max_runs)
+    console.print(f"stopped after {len(runs)} checkpoint(s)")
 
 
 @audit_app.command("log")

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.table import Table
 
-from charter.errors import CharterError, NotFoundError
+from charter.errors import CharterError, NotFoundError, PermissionDeniedError
 from charter.terminal import terminal_safe
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ OPTIONS = {
     "trusted_types": "--trust-type",
     "evidence": "--evidence",
     "CHARTER_AUDIT_KEY": None,
+    "username": None,  # an argument, not an option
+    "flag": None,
 }
 
 
@@ -71,6 +73,8 @@ def print_error(exc: CharterError) -> None:
     option = option_for(exc.field) if exc.field else None
     if option:
         hint = f"{hint} (option {option})" if hint else f"check the option {option}"
+    if isinstance(exc, PermissionDeniedError) and exc.user and exc.role:
+        hint += f" (`charter user grant {exc.user} --role {exc.role}`)"
     if hint:
         err_console.print(f"  [yellow]hint:[/] {hint}", highlight=False)
 

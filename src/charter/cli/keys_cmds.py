@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from charter.cli.console import console, err_console
+from charter.cli.console import JSON_HELP, console, err_console
 
 #: The commands of this module; :mod:`charter.cli.app` mounts them.
 app = typer.Typer()
@@ -68,7 +68,9 @@ def untrust(
 
 
 @keys_app.command("list")
-def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_keys(
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
     """The signing keys the registry trusts, and those it no longer does."""
     import json
 

@@ -321,10 +321,14 @@ def render_report(result: MonitorResult) -> str:
     for w in run.windows:
         share = w.drift.share if w.drift is not None else math.nan
         verdict, rules = verdicts.get(w.start.isoformat(), ("not judged", []))
+        by_status: dict[str, list[str]] = {}
+        for rule in rules:
+            name, _, status = rule.rpartition(" (")
+            by_status.setdefault(status.rstrip(")"), []).append(name)
         windows.append(
             {
                 "verdict": verdict,
-                "rules": ", ".join(rules),
+                "rules": "; ".join(f"{k}: {', '.join(v)}" for k, v in by_status.items()),
                 "start": w.start.strftime("%Y-%m-%d %H:%M"),
                 "rows": w.rows,
                 "labelled": w.labelled_rows,
@@ -368,7 +372,6 @@ def render_report(result: MonitorResult) -> str:
 
 def write_report(result: MonitorResult, path: str | Path) -> Path:
     """Write the HTML report to ``path`` and return it."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(result), encoding="utf-8")
-    return target
+    from charter.files import write_atomic
+
+    return write_atomic(Path(path), render_report(result).encode("utf-8"))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from charter.errors import CharterError, DataError, NotFoundError, did_you_mean
 from charter.evidence import Evidence
+from charter.files import write_atomic
 from charter.monitor.actions import ActionOutcome, take_actions
 from charter.monitor.allowlist import ActionAllowList
 from charter.monitor.profile import build_profile, profile_file
@@ -334,7 +335,7 @@ def run_target(
         evidence_path = result.evidence.write(folder / "evidence.json")
         report_path = write_report(result, folder / "report.html")
         record_path = folder / "record.json"
-        record_path.write_text(json.dumps(result.record(), indent=2), encoding="utf-8")
+        write_atomic(record_path, json.dumps(result.record(), indent=2).encode("utf-8"))
     outcomes: list[ActionOutcome] = []
     if actions:
         outcomes = take_actions(

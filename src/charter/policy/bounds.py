@@ -12,13 +12,25 @@ Third-party checks honour both bounds when they declare a metric, and none other
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from charter.evidence import Threshold
 from charter.policy.schema import Rule
 
-if TYPE_CHECKING:
-    from charter.checks.registry import CheckSpec
+
+class CheckSpec(Protocol):
+    """What this module reads of a registered check (:class:`charter.checks.registry.CheckSpec`)."""
+
+    @property
+    def id(self) -> str:
+        """The check's id."""
+        ...
+
+    @property
+    def metric(self) -> str | None:
+        """The metric it measures, or ``None`` for a pass/fail check."""
+        ...
+
 
 BOTH: frozenset[str] = frozenset({"min", "max"})
 NONE: frozenset[str] = frozenset()

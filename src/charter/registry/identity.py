@@ -149,7 +149,8 @@ class Identity:
             if tx.session.scalar(select(tables.User).where(tables.User.username == username)):
                 raise ConflictError(
                     f"user {username} already exists",
-                    hint=f"grant roles with `charter user grant {username} --role ...`",
+                    hint=f"grant {username} more roles instead",
+                    field="username",
                 )
             user = tables.User(username=username, created_by=actor.username)
             tx.session.add(user)
@@ -234,7 +235,8 @@ class Identity:
         action = Action.TOKEN_CREATE if target == actor.username else Action.TOKEN_MANAGE
         if expires_days is not None and not 0 < expires_days <= MAX_TOKEN_DAYS:
             raise CharterError(
-                f"expires_days must be from 1 to {MAX_TOKEN_DAYS} days, not {expires_days}",
+                f"expires_days must be a positive number of days, at most {MAX_TOKEN_DAYS}, not"
+                f" {expires_days}",
                 hint="e.g. 90, or none for a token that does not expire",
                 field="expires_days",
             )

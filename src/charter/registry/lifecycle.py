@@ -264,7 +264,7 @@ class Lifecycle:
                 raise DeniedError(
                     f"{actor.username} may not approve {name}: its policy requires approvals from "
                     f"the role {role}",
-                    f"ask an admin to grant it: charter user grant {actor.username} --role {role}",
+                    f"ask an admin to grant {actor.username} the role {role}",
                     subject,
                     name,
                     {
@@ -272,6 +272,8 @@ class Lifecycle:
                         "request": request_id,
                         "needs": [role],
                     },
+                    user=actor.username,
+                    role=role,
                 )
             bundle, digest = current_evidence(tx.session, version, name)
             already = tx.session.scalar(
@@ -498,6 +500,8 @@ def evidence_changed(
                 },
             )
         request.evidence_digest = digest
+        if request.kind == "demotion":  # leaving production is not judged on evidence
+            continue
         outcome = evaluate_evidence(policy, bundle, request.to_stage)
         if not outcome.passed:
             _decide(request, "refused", tx.actor, "; ".join(outcome.problems))

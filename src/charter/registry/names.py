@@ -17,6 +17,8 @@ shown as escapes, whatever is already stored.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from charter.errors import CharterError
 from charter.terminal import control_characters, terminal_safe
@@ -26,6 +28,7 @@ __all__ = [
     "check_flag",
     "check_label",
     "check_model_name",
+    "check_params",
     "check_text",
     "check_username",
     "terminal_safe",
@@ -150,6 +153,23 @@ def check_text(value: str | None, *, what: str, limit: int = TEXT_MAX) -> str | 
             hint=f"shorten the {what}; link to a longer document instead",
         )
     return value
+
+
+def check_params(params: Mapping[str, Any] | None) -> None:
+    """Recorded parameters: names and string values are text like any other (nested too)."""
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, str):
+            check_text(value, what=f"parameter {where}")
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                check_text(str(key), what="parameter name", limit=TOKEN_LABEL_MAX)
+                walk(item, f"{where}.{key}" if where else str(key))
+        elif isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+
+    walk(dict(params or {}), "")
 
 
 def version_number(text: str) -> int | None:

@@ -32,7 +32,7 @@ from charter.policy.schema import Policy
 from charter.registry import tables
 from charter.registry.lifecycle import evidence_changed
 from charter.registry.lookup import check_name, find_version, version_record
-from charter.registry.names import check_text
+from charter.registry.names import check_params, check_text
 from charter.registry.records import Actor, ModelVersion
 from charter.registry.roles import Action
 from charter.registry.safeguards import signed_evidence
@@ -194,6 +194,7 @@ class Registration:
             trusted = trusted_types_of(artifact, trusted_types)
             verified, signature = signed_evidence(self.store, evidence, bundle)
             check_text(description, what="description")
+            check_params(params)
 
             data_fingerprints: dict[str, Any] = {}
             profile: dict[str, Any] | None = None

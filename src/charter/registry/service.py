@@ -559,7 +559,7 @@ class Registry:
         """Set the fewest approvals ``name`` needs for production (admin; ``None`` removes it)."""
         self.safeguards.set_approval_floor(name, floor, actor=actor)
 
-    def monitoring_allowlist(self, *, actor: Actor | None) -> ActionAllowList:
+    def monitoring_allowlist(self, *, actor: Actor) -> ActionAllowList:
         """What registered policies' monitoring may run, write or post to."""
         return self.safeguards.monitoring_allowlist(actor=actor)
 

@@ -70,10 +70,14 @@ class DeniedError(Exception):
         subject: str,
         model: str | None,
         details: Mapping[str, Any],
+        *,
+        user: str | None = None,
+        role: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message, self.hint, self.subject, self.model = message, hint, subject, model
         self.details = dict(details)
+        self.user, self.role = user, role
 
     @classmethod
     def missing_role(
@@ -85,13 +89,15 @@ class DeniedError(Exception):
         model: str | None,
     ) -> DeniedError:
         """The refusal of ``action`` to a user whose ``roles`` do not permit it."""
+        role = role_to_grant(action)
         return cls(
             denial_message(username, roles, action),
-            f"ask an admin to grant the role: charter user grant {username} "
-            f"--role {role_to_grant(action)}",
+            f"ask an admin to grant {username} the role {role}",
             subject,
             model,
             {"attempted": action.value, "roles": sorted(roles), "needs": roles_for(action)},
+            user=username,
+            role=role,
         )
 
     @classmethod
@@ -109,7 +115,7 @@ class DeniedError(Exception):
 
     def error(self) -> PermissionDeniedError:
         """The error the caller sees once the refusal is audited."""
-        return PermissionDeniedError(self.message, hint=self.hint)
+        return PermissionDeniedError(self.message, hint=self.hint, user=self.user, role=self.role)
 
 
 @dataclass

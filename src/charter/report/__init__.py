@@ -12,6 +12,7 @@ from pathlib import Path
 
 from charter.errors import CharterError
 from charter.evidence import Evidence
+from charter.files import write_atomic
 from charter.report.html import render_html
 from charter.report.markdown import render_markdown
 
@@ -40,11 +41,10 @@ def write_outputs(evidence: Evidence, out: str | Path) -> GateOutputs:
         folder.mkdir(parents=True, exist_ok=True)
         evidence_path = evidence.write(folder / "evidence.json")
         report_path = folder / "report.html"
-        report_path.write_text(render_html(evidence), encoding="utf-8")
+        write_atomic(report_path, render_html(evidence).encode("utf-8"))
         summary_path = folder / "summary.md"
-        summary_path.write_text(
-            render_markdown(evidence, report_path=str(report_path)), encoding="utf-8"
-        )
+        markdown = render_markdown(evidence, report_path=str(report_path))
+        write_atomic(summary_path, markdown.encode("utf-8"))
     except OSError as exc:
         raise CharterError(
             f"cannot write the gate's outputs to {folder}: {exc.strerror or exc}",

@@ -1,4 +1,4 @@
-"""Migration 0004 upgrades a 0002 registry on SQLite and PostgreSQL, keeping every row's meaning."""
+"""Migration 0006 (integrity) upgrades a 0002 registry on SQLite and PostgreSQL, rows intact."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect, text
 
 from charter.audit.chain import initialise_head
-from charter.registry import Registry, database
+from charter.registry import Actor, Registry, database
 
 
-def test_a_0002_registry_upgrades_to_0004(database_url: str) -> None:
+def test_a_0002_registry_upgrades_through_0006(database_url: str) -> None:
     engine = database.create_registry_engine(database_url)
     database.upgrade(engine, "0002")
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -52,8 +52,8 @@ def test_a_0002_registry_upgrades_to_0004(database_url: str) -> None:
         )
     engine.dispose()
 
-    registry = Registry.open(database_url)  # applies 0004
-    assert database.current_revision(registry.engine) == database.SCHEMA_REVISION == "0004"
+    registry = Registry.open(database_url)  # applies 0003 to 0006
+    assert database.current_revision(registry.engine) == database.SCHEMA_REVISION == "0006"
     with registry.engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
         kind, changes = connection.execute(
@@ -66,6 +66,6 @@ def test_a_0002_registry_upgrades_to_0004(database_url: str) -> None:
     assert "charter_trusted_keys" in tables
     assert (kind, changes, floor) == ("promotion", None, None)
     assert {"verified", "signature"} <= columns
-    [request] = registry.list_requests(status=None)
+    [request] = registry.list_requests(status=None, actor=Actor.system("test"))
     assert (request.kind, request.changes, request.required_approvals) == ("promotion", [], 2)
     registry.close()

@@ -7,8 +7,8 @@ million entries: seconds); with ``(column, seq)`` it walks the index backwards a
 (the composite index serves their lookups as well). ``subject`` (one version's entries) gets
 one too.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

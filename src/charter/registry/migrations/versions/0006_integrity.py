@@ -9,8 +9,8 @@
 * ``charter_promotion_requests.kind`` (``promotion``, ``demotion`` or ``rollback``) and
   ``changes`` (JSON list: how the policy is looser than production's).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             served: Registry = client.app.state.registry  # type: ignore[attr-defined]
             auditor = {"Authorization": f"Bearer {auditor_token}"}
             engineer = {"Authorization": f"Bearer {engineer_token}"}
-            last_page = args.versions - 50
+            last_page = args.versions - 20
             deep = args.entries // 2
 
             def get(path: str, headers: dict[str, str], **params: Any) -> Callable[[], Any]:
@@ -121,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
                     lambda: served.list_models(actor=eli),
                 ),
                 (
-                    "GET /models/{name}/versions (first page of 50)",
+                    "GET /models/{name}/versions (first page of 20)",
                     get(f"/api/v1/models/{NAME}/versions", engineer),
-                    lambda: served.list_versions(NAME, actor=eli, limit=51),
+                    lambda: served.list_versions(NAME, actor=eli, limit=21),
                 ),
                 (
                     f"GET …/versions?after={last_page} (last page)",
                     get(f"/api/v1/models/{NAME}/versions", engineer, after=last_page),
-                    lambda: served.list_versions(NAME, actor=eli, after=last_page, limit=51),
+                    lambda: served.list_versions(NAME, actor=eli, after=last_page, limit=21),
                 ),
                 (
                     "GET …/versions/production",

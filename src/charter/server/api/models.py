@@ -146,7 +146,7 @@ def list_versions(
     name: str,
     registry: RegistryDep,
     actor: ActorDep,
-    limit: Annotated[int, Query(ge=1, le=500, description="Versions per page.")] = 50,
+    limit: Annotated[int, Query(ge=1, le=200, description="Versions per page.")] = 20,
     after: Annotated[
         int | None, Query(ge=0, description="The `next` of the previous page.")
     ] = None,

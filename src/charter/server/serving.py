@@ -39,7 +39,7 @@ from charter.registry import Actor, Registry
 from charter.registry import serving as registry_serving
 from charter.registry.roles import Action
 from charter.server.deps import bearer_token
-from charter.server.problems import request_id_of
+from charter.server.problems import problem_responses, request_id_of
 from charter.serving.events import CLOUDEVENTS_URL_ENV, CloudEventsSink
 from charter.serving.labels import LabelStore
 from charter.serving.loaded import SERVING_ACTOR, LoadedVersion, Prediction, ServedModels
@@ -53,7 +53,125 @@ SERVE_MODEL_ENV = "CHARTER_SERVE_MODEL"
 _THREADPOOL_ROWS = 64
 _JSON = "application/json"
 
-router = APIRouter(tags=["serving"])
+#: The routes read raw bodies (no pydantic model: one parse, no copy); the document still says
+#: what they take and who may call them.
+_SECURED: dict[str, Any] = {"security": [{"bearer": []}]}
+_ROWS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+_SCORING_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "description": "MLflow's scoring formats or Open Inference Protocol v2",
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["dataframe_split"],
+                            "properties": {
+                                "dataframe_split": {
+                                    "type": "object",
+                                    "properties": {
+                                        "columns": {"type": "array", "items": {"type": "string"}},
+                                        "data": {"type": "array", "items": {"type": "array"}},
+                                    },
+                                }
+                            },
+                        },
+                        {
+                            "type": "object",
+                            "required": ["dataframe_records"],
+                            "properties": {"dataframe_records": _ROWS},
+                        },
+                        {
+                            "type": "object",
+                            "required": ["instances"],
+                            "properties": {"instances": _ROWS},
+                        },
+                        {
+                            "type": "object",
+                            "required": ["inputs"],
+                            "properties": {
+                                "inputs": {"type": "array", "items": {"type": "object"}}
+                            },
+                        },
+                    ],
+                }
+            }
+        },
+    },
+    **_SECURED,
+}
+_LABELS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["request_id", "row", "label"],
+                        "properties": {
+                            "request_id": {"type": "string"},
+                            "row": {"type": "integer", "minimum": 0},
+                            "label": {},
+                        },
+                    },
+                }
+            }
+        },
+    },
+    **_SECURED,
+}
+
+
+def _json_answer(
+    description: str, schema: dict[str, Any], status: int = 200
+) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+_PREDICTIONS = _json_answer(
+    "One prediction, score and explanation per row, with the version that answered",
+    {
+        "type": "object",
+        "required": ["request_id", "model", "predictions"],
+        "properties": {
+            "request_id": {"type": "string"},
+            "model": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "version": {"type": "integer"},
+                    "sha256": {"type": "string"},
+                },
+            },
+            "predictions": {"type": "array", "items": {}},
+            "scores": {"type": "array", "items": {"type": "number"}},
+            "explanations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "base_value": {"type": "number"},
+                        "output_space": {"type": "string"},
+                        "method": {"type": "string"},
+                        "contributions": {
+                            "type": "object",
+                            "additionalProperties": {"type": "number"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+)
+
+router = APIRouter(tags=["serving"], responses=problem_responses(401, 403, 404, 422, 503))
 logger = logging.getLogger("charter.server.serving")
 
 
@@ -293,7 +411,12 @@ async def _serve(
     return state, loaded, prediction, request_id, actor.username
 
 
-@router.post("/api/v1/models/{name}/predict", summary="Predict, explain and log")
+@router.post(
+    "/api/v1/models/{name}/predict",
+    summary="Predict, explain and log",
+    openapi_extra=_SCORING_BODY,
+    responses=_PREDICTIONS,
+)
 async def predict(
     name: str,
     request: Request,
@@ -308,7 +431,15 @@ async def predict(
     return _response(prediction.response(request_id), started=request.state.serving_started)
 
 
-@router.post("/invocations", summary="MLflow's scoring route (drop-in)")
+@router.post(
+    "/invocations",
+    summary="MLflow's scoring route (drop-in)",
+    openapi_extra=_SCORING_BODY,
+    responses=_json_answer(
+        "MLflow's response shape",
+        {"type": "object", "properties": {"predictions": {"type": "array", "items": {}}}},
+    ),
+)
 async def invocations(request: Request, model: str | None = None) -> Response:
     """``mlflow models serve``'s route: ``{"predictions": [...]}`` of the production version."""
     name = model or os.environ.get(SERVE_MODEL_ENV)
@@ -323,7 +454,13 @@ async def invocations(request: Request, model: str | None = None) -> Response:
     )
 
 
-@router.post("/api/v1/models/{name}/labels", summary="Post delayed labels", status_code=201)
+@router.post(
+    "/api/v1/models/{name}/labels",
+    summary="Post delayed labels",
+    status_code=201,
+    openapi_extra=_LABELS_BODY,
+    responses=_json_answer("How many labels were stored", _OBJECT, 201),
+)
 async def post_labels(name: str, request: Request) -> Response:
     """Store ``[{request_id, row, label}]`` beside the log, for the monitor to join."""
     state = _state(request)
@@ -336,7 +473,12 @@ async def post_labels(name: str, request: Request) -> Response:
     return _response({"model": name, "stored": stored}, 201)
 
 
-@router.get("/api/v1/models/{name}/serving", summary="What is served, and is it suspended")
+@router.get(
+    "/api/v1/models/{name}/serving",
+    summary="What is served, and is it suspended",
+    openapi_extra=_SECURED,
+    responses=_json_answer("What is served, and is it suspended", _OBJECT),
+)
 def serving_status(name: str, request: Request) -> Response:
     """The version answering for production, its inputs and explainer, the suspension."""
     state = _state(request)
@@ -355,7 +497,12 @@ def serving_status(name: str, request: Request) -> Response:
     return _response(body)
 
 
-@router.post("/api/v1/models/{name}/suspend", summary="Stop button: suspend serving")
+@router.post(
+    "/api/v1/models/{name}/suspend",
+    summary="Stop button: suspend serving",
+    openapi_extra=_SECURED,
+    responses=_json_answer("Stop button: suspend serving", _OBJECT),
+)
 async def suspend(name: str, request: Request) -> Response:
     """Suspend the serving of ``name`` with ``{"reason": ...}`` (approver or admin)."""
     state = _state(request)
@@ -366,7 +513,12 @@ async def suspend(name: str, request: Request) -> Response:
     return _response(done.model_dump(mode="json"))
 
 
-@router.post("/api/v1/models/{name}/resume", summary="Resume serving after a suspension")
+@router.post(
+    "/api/v1/models/{name}/resume",
+    summary="Resume serving after a suspension",
+    openapi_extra=_SECURED,
+    responses=_json_answer("Resume serving after a suspension", _OBJECT),
+)
 async def resume(name: str, request: Request) -> Response:
     """Resume the serving of ``name`` (approver or admin), with an optional ``reason``."""
     state = _state(request)
@@ -380,7 +532,12 @@ async def resume(name: str, request: Request) -> Response:
     return _response(done.model_dump(mode="json"))
 
 
-@router.get("/api/v1/inferences/{request_id}", summary="A served request, as logged")
+@router.get(
+    "/api/v1/inferences/{request_id}",
+    summary="A served request, as logged",
+    openapi_extra=_SECURED,
+    responses=_json_answer("A served request, as logged", _OBJECT),
+)
 def inference(request_id: str, request: Request) -> Response:
     """The logged rows of a request: inputs, prediction, explanation, version, label."""
     from charter.serving.lookup import find_request

@@ -316,10 +316,14 @@ class ConfigurationError(CharterError):
 
 def all_errors() -> list[type[CharterError]]:
     """Every error class of the hierarchy, :class:`CharterError` first."""
-    found: list[type[CharterError]] = [CharterError]
-    for cls in found:
-        found.extend(cls.__subclasses__())
-    return found
+    found: dict[type[CharterError], None] = {CharterError: None}
+    queue = [CharterError]
+    while queue:
+        for sub in queue.pop(0).__subclasses__():
+            if sub not in found:
+                found[sub] = None
+                queue.append(sub)
+    return list(found)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:

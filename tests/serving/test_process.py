@@ -22,12 +22,19 @@ def test_sigterm_under_load_loses_no_record(served: Served, tmp_path: Path) -> N
     log = tmp_path / "log"
     server = ServerProcess(served.env("ivy"), tmp_path / "home", log)
     headers = {"Authorization": f"Bearer {served.tokens['ivy']}"}
+    warm = httpx.post(
+        f"{server.url}/api/v1/models/scorer/predict",
+        json={"dataframe_records": records(train[names].head(1))},
+        headers=headers,
+        timeout=120,
+    )
+    assert warm.status_code == 200, warm.text
     acknowledged: dict[str, int] = {}
     lock = threading.Lock()
     stop = threading.Event()
 
     def client(seed: int) -> None:
-        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as http:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=60) as http:
             i = 0
             while not stop.is_set():
                 rows = 1 + (seed + i) % 4
@@ -49,7 +56,9 @@ def test_sigterm_under_load_loses_no_record(served: Served, tmp_path: Path) -> N
     clients = [threading.Thread(target=client, args=(k,)) for k in range(4)]
     for thread in clients:
         thread.start()
-    time.sleep(2.0)
+    deadline = time.monotonic() + 30  # a busy machine answers slowly: wait for some load
+    while len(acknowledged) < 60 and time.monotonic() < deadline:
+        time.sleep(0.1)
     code = server.terminate()
     stop.set()
     for thread in clients:
@@ -64,5 +73,5 @@ def test_sigterm_under_load_loses_no_record(served: Served, tmp_path: Path) -> N
         logged[request_id] = logged.get(request_id, 0) + 1
     assert len(acknowledged) > 50
     assert {k: logged.get(k) for k in acknowledged} == acknowledged  # every answered row
-    assert sum(logged.values()) >= sum(acknowledged.values())
+    assert sum(logged.values()) >= sum(acknowledged.values()) + 1  # and the warm-up
     assert not list(log.rglob(".*.partial"))

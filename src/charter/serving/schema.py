@@ -45,7 +45,14 @@ class InvalidInputError(DataError):
     title = "Input does not fit the model"
     http_status = 422
 
-    def __init__(self, message: str, *, field: str, row: int | None, hint: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        row: int | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint, field=field)
         self.row = row
 

@@ -102,9 +102,8 @@ def chapter_serving(demo: Any) -> None:
     one = demo.notes["serving"]["request_id"]
     console.print(
         f"Look up request [bold]{one}[/] — inputs, score, explanation, version, label — with"
-        f" the server running (`charter serve`):\n"
-        f"  curl -H 'Authorization: Bearer <token>' {url}/api/v1/inferences/{one}\n"
-        f"  or open the dashboard's inference explorer at /inferences/{one}",
+        f" the server running (`charter serve`; any role but invoker, labeler and monitor):\n"
+        f"  curl -H 'Authorization: Bearer <token>' {url}/api/v1/inferences/{one}\n",
         highlight=False,
     )
 

@@ -310,6 +310,42 @@ class Serving:
                 hint=f"an approver or admin resumes it: charter resume {name}",
             )
 
+    def suspend(self, name: str, reason: str, *, actor: Actor) -> registry_serving.Suspension:
+        """The stop button: suspend ``name`` (audited by the registry), refused from now on."""
+        done = registry_serving.suspend(self.registry, name, reason, actor=actor)
+        self.suspended = {**self.suspended, name: done}
+        return done
+
+    def resume(
+        self, name: str, *, actor: Actor, reason: str | None = None
+    ) -> registry_serving.Suspension:
+        """Resume the serving of ``name`` (audited by the registry), served from now on."""
+        done = registry_serving.resume(self.registry, name, actor=actor, reason=reason)
+        self.suspended = {k: v for k, v in self.suspended.items() if k != name}
+        return done
+
+    def lookup(self, request_id: str, *, actor: Actor) -> list[dict[str, Any]]:
+        """The logged rows of a served request, for an actor allowed ``inference.read``.
+
+        Raises
+        ------
+        NotFoundError
+            No served request has that id in the inference log.
+        PermissionDeniedError
+            The actor may not read the inferences of the request's model.
+        """
+        from charter.serving.lookup import find_request
+
+        self.log.flush()
+        rows = find_request(self.log.root, request_id)
+        if not rows:
+            raise NotFoundError(
+                f"no served request {request_id} in the inference log",
+                hint="copy the request_id of a predict response (or its X-Request-Id header)",
+            )
+        registry_serving.authorize(self.registry, actor, Action.INFERENCE_READ, rows[0]["model"])
+        return rows
+
 
 def install(app: FastAPI) -> None:
     """Add the serving routes (the lifespan calls :func:`start` and :func:`stop`)."""
@@ -333,7 +369,8 @@ def stop(app: FastAPI) -> None:
         app.state.serving = None
 
 
-def _state(request: Request) -> Serving:
+def serving_of(request: Request) -> Serving:
+    """The serving state of the application answering ``request``."""
     state = getattr(request.app.state, "serving", None)
     if state is None:
         raise CharterError("serving is not running", hint="run the app under its lifespan")
@@ -382,7 +419,7 @@ async def _serve(
     top: int | None,
 ) -> tuple[Serving, LoadedVersion, Prediction, str, str]:
     started = time.perf_counter()
-    state = _state(request)
+    state = serving_of(request)
     actor = _actor(request, state)
     action = Action.MODEL_PREDICT if ref == "production" else Action.MODEL_PREDICT_VERSION
     registry_serving.authorize(state.registry, actor, action, name)
@@ -463,7 +500,7 @@ async def invocations(request: Request, model: str | None = None) -> Response:
 )
 async def post_labels(name: str, request: Request) -> Response:
     """Store ``[{request_id, row, label}]`` beside the log, for the monitor to join."""
-    state = _state(request)
+    state = serving_of(request)
     actor = _actor(request, state)
     registry_serving.authorize(state.registry, actor, Action.LABELS_WRITE, name)
     payload = await _json(request)
@@ -481,7 +518,7 @@ async def post_labels(name: str, request: Request) -> Response:
 )
 def serving_status(name: str, request: Request) -> Response:
     """The version answering for production, its inputs and explainer, the suspension."""
-    state = _state(request)
+    state = serving_of(request)
     actor = _actor(request, state)
     registry_serving.authorize(state.registry, actor, Action.INFERENCE_READ, name)
     stopped = registry_serving.suspension(state.registry, name)
@@ -505,11 +542,10 @@ def serving_status(name: str, request: Request) -> Response:
 )
 async def suspend(name: str, request: Request) -> Response:
     """Suspend the serving of ``name`` with ``{"reason": ...}`` (approver or admin)."""
-    state = _state(request)
+    state = serving_of(request)
     payload = await _json(request)
     reason = payload.get("reason", "") if isinstance(payload, dict) else ""
-    done = registry_serving.suspend(state.registry, name, reason, actor=_actor(request, state))
-    state.suspended = {**state.suspended, name: done}
+    done = state.suspend(name, reason, actor=_actor(request, state))
     return _response(done.model_dump(mode="json"))
 
 
@@ -521,14 +557,11 @@ async def suspend(name: str, request: Request) -> Response:
 )
 async def resume(name: str, request: Request) -> Response:
     """Resume the serving of ``name`` (approver or admin), with an optional ``reason``."""
-    state = _state(request)
+    state = serving_of(request)
     body = await request.body()
     payload = json.loads(body) if body.strip() else {}
     reason = payload.get("reason") if isinstance(payload, dict) else None
-    done = registry_serving.resume(
-        state.registry, name, actor=_actor(request, state), reason=reason
-    )
-    state.suspended = {k: v for k, v in state.suspended.items() if k != name}
+    done = state.resume(name, actor=_actor(request, state), reason=reason)
     return _response(done.model_dump(mode="json"))
 
 
@@ -540,18 +573,8 @@ async def resume(name: str, request: Request) -> Response:
 )
 def inference(request_id: str, request: Request) -> Response:
     """The logged rows of a request: inputs, prediction, explanation, version, label."""
-    from charter.serving.lookup import find_request
-
-    state = _state(request)
-    actor = _actor(request, state)
-    state.log.flush()
-    rows = find_request(state.log.root, request_id)
-    if not rows:
-        raise NotFoundError(
-            f"no served request {request_id} in the inference log",
-            hint="copy the request_id of a predict response (or its X-Request-Id header)",
-        )
-    registry_serving.authorize(state.registry, actor, Action.INFERENCE_READ, rows[0]["model"])
+    state = serving_of(request)
+    rows = state.lookup(request_id, actor=_actor(request, state))
     return _response({"request_id": request_id, "rows": rows})
 
 
@@ -560,5 +583,5 @@ def metrics(request: Request) -> Response:
     """Requests by outcome, latencies, log records written and dropped, monitoring verdicts."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    state = _state(request)
+    state = serving_of(request)
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -12,6 +12,8 @@ module           pages
 ``login``        ``/login``, ``/logout``, ``/``
 ``inbox``        ``/inbox``, approve and reject
 ``models``       ``/models``, ``/models/NAME`` (production history, versions)
+``suspension``   ``/models/NAME/suspend`` and ``/resume`` (the stop button)
+``inferences``   ``/inferences?request_id=ID`` (the inference explorer)
 ``versions``     ``/models/NAME/versions/N`` (+ card, evidence, artifact)
 ``compare``      ``/compare?a=NAME:N&b=NAME:M[&changes=1]``
 ``audit``        ``/audit`` (+ verify, export)
@@ -29,15 +31,29 @@ from charter.server.dashboard import (
     audit,
     compare,
     inbox,
+    inferences,
     login,
     models,
     monitoring,
     static_files,
+    suspension,
     versions,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, inbox, models, versions, compare, audit, monitoring, admin, static_files):
+for _module in (
+    login,
+    inbox,
+    models,
+    suspension,
+    versions,
+    compare,
+    audit,
+    monitoring,
+    inferences,
+    admin,
+    static_files,
+):
     router.include_router(_module.router)
 
 __all__ = ["router"]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from charter.registry import Actor, ModelSummary, Registry
+from charter.registry import serving as registry_serving
 from charter.registry.listings import ProductionSpell, VersionRow
 from charter.server.dashboard.session import Viewer
 from charter.server.dashboard.site import DashboardRoute, current_viewer, registry_of, render
@@ -75,6 +76,7 @@ class ModelPage:
     spells: int
     versions: list[VersionRow]
     next_before: int | None
+    suspension: registry_serving.Suspension | None = None
 
 
 def model_page(
@@ -85,7 +87,7 @@ def model_page(
     before: int | None = None,
     whole_history: bool = False,
 ) -> ModelPage:
-    """One model: its summary, aliases, production history and a page of versions.
+    """One model: its summary, aliases, production history, a page of versions, its suspension.
 
     The history is the latest :data:`HISTORY` spells unless ``whole_history``.
     """
@@ -102,6 +104,7 @@ def model_page(
         spells=spells,
         versions=versions,
         next_before=versions[-1].number if more else None,
+        suspension=registry_serving.suspension(registry, name),
     )
 
 

@@ -221,12 +221,30 @@ PAGES = {
     "monitoring": ("otto", f"/models/{MODEL_NAME}/versions/1/monitoring"),
     "admin": ("ada", "/admin"),
     "card": ("otto", f"/models/{MODEL_NAME}/versions/2/card"),
+    "inferences": ("otto", "/inferences?request_id=browser-1"),
 }
+
+
+@pytest.fixture(scope="module")
+def served_request(server: Server, world: World) -> str:
+    """A request served by the production version, for the inference explorer to show."""
+    import httpx
+
+    answer = httpx.post(
+        f"{server.url}/api/v1/models/{MODEL_NAME}/predict",
+        json={"dataframe_records": [{"income": 42.0, "debt": 30.5}, {"income": 75.0, "debt": 9}]},
+        headers={
+            "Authorization": f"Bearer {world.team.tokens['eli']}",
+            "X-Request-Id": "browser-1",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return "browser-1"
 
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_a_full_page_screenshot_of_every_page(
-    name: str, open_page: Any, chromium: Any, server: Server
+    name: str, open_page: Any, chromium: Any, server: Server, served_request: str
 ) -> None:
     user, path = PAGES[name]
     if user is None:

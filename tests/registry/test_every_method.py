@@ -105,6 +105,7 @@ CASES: dict[str, Case] = {
     "model_overview": lambda t, a, f, c: t.registry.model_overview(MODEL_NAME, actor=a),
     "production_history": lambda t, a, f, c: t.registry.production_history(MODEL_NAME, actor=a),
     "recent_decisions": lambda t, a, f, c: t.registry.recent_decisions(actor=a),
+    "pending_overview": lambda t, a, f, c: t.registry.pending_overview(actor=a),
     "version_page": lambda t, a, f, c: t.registry.version_page(MODEL_NAME, actor=a),
     "version_requests": lambda t, a, f, c: t.registry.version_requests(MODEL_NAME, 1, actor=a),
 }
@@ -198,6 +199,7 @@ def test_a_system_actor_reads_and_never_changes_anything(
         "model_overview",
         "production_history",
         "recent_decisions",
+        "pending_overview",
         "version_page",
         "version_requests",
     }

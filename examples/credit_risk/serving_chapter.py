@@ -103,7 +103,8 @@ def chapter_serving(demo: Any) -> None:
     console.print(
         f"Look up request [bold]{one}[/] — inputs, score, explanation, version, label — with"
         f" the server running (`charter serve`; any role but invoker, labeler and monitor):\n"
-        f"  curl -H 'Authorization: Bearer <token>' {url}/api/v1/inferences/{one}\n",
+        f"  curl -H 'Authorization: Bearer <token>' {url}/api/v1/inferences/{one}\n"
+        f"  or open the dashboard's inference explorer at {url}/inferences?request_id={one}",
         highlight=False,
     )
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import narwhals as nw
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
@@ -40,8 +39,17 @@ from charter.checks.categories import conform_categories
 from charter.checks.mitigation import RECORD_ATTRIBUTE
 from charter.checks.mitigation import mitigation_record as mitigation_record
 from charter.errors import CharterError, DataError, did_you_mean
+from charter.mitigation_frames import draw_decisions as _draw
+from charter.mitigation_frames import eager_frame as _eager
+from charter.mitigation_frames import fitted as _is_fitted
+from charter.mitigation_frames import group_keys as _group_keys
+from charter.mitigation_frames import group_positions as _lookup
+from charter.mitigation_frames import model_features as _features
+from charter.mitigation_frames import pandas_frame as _pandas
+from charter.mitigation_frames import soft_scores as _soft_scores
+from charter.mitigation_frames import wrapper_features as _wrapper_features
 from charter.stats.counts import GroupIndex, binary_labels
-from charter.stats.frames import require_columns, to_frame
+from charter.stats.frames import require_columns
 
 METHODS = ("reweighing", "exponentiated_gradient", "threshold_optimizer")
 #: Fairness constraints by method, in fairlearn's names.
@@ -62,7 +70,6 @@ CONSTRAINTS = {
         "false_negative_rate_parity",
     ),
 }
-_KEY_SEPARATOR = " | "
 
 
 def reweighing_weights(
@@ -572,68 +579,6 @@ class RandomizedEnsembleClassifier(ClassifierMixin, BaseEstimator):  # type: ign
         return _draw(self.predict_proba(X)[:, 1], self.random_state)
 
 
-def _draw(positive: np.ndarray, seed: int) -> np.ndarray:
-    """Draw decisions as fairlearn does: ``1`` where ``p >= U(0, 1)``, with a fixed seed."""
-    uniform = np.random.RandomState(seed).rand(len(positive))
-    return (positive >= uniform).astype(np.int64)
-
-
-def _soft_scores(estimator: Any, x: Any, method: str) -> np.ndarray:
-    if method == "predict_proba":
-        return np.asarray(estimator.predict_proba(x))[:, 1]
-    if method == "decision_function":
-        return np.asarray(estimator.decision_function(x))
-    return np.asarray(estimator.predict(x), dtype=np.float64)
-
-
-def _group_keys(frame: Any, sensitive: Sequence[str]) -> np.ndarray:
-    """One string key per row: the sensitive values joined with ``" | "``."""
-    parts = [frame[c].astype(str).to_numpy() for c in sensitive]
-    if len(parts) == 1:
-        return np.asarray(parts[0], dtype=object)
-    joined = parts[0].astype(object)
-    for part in parts[1:]:
-        joined = joined + _KEY_SEPARATOR + part.astype(object)
-    return np.asarray(joined, dtype=object)
-
-
-def _lookup(keys: np.ndarray, known: Sequence[str]) -> np.ndarray:
-    position = {k: i for i, k in enumerate(known)}
-    unknown = sorted({k for k in keys.tolist() if k not in position})
-    if unknown:
-        raise DataError(
-            f"group(s) {unknown[:5]} were not seen when the thresholds were fitted",
-            hint=f"the model knows the groups {list(known)}; refit it on data that holds every"
-            " group",
-        )
-    return np.fromiter((position[k] for k in keys.tolist()), dtype=np.int64, count=len(keys))
-
-
-def _wrapper_features(
-    frame: Any, features: Sequence[str] | None, sensitive: list[str]
-) -> list[str]:
-    if features is not None:
-        return list(features)
-    return [str(c) for c in frame.columns if c not in sensitive]
-
-
-def _features(
-    model: Any,
-    frame: nw.DataFrame[Any],
-    target: str,
-    sensitive: list[str],
-    features: Sequence[str] | None,
-) -> list[str]:
-    if features is not None:
-        chosen = list(features)
-    elif getattr(model, "feature_names_in_", None) is not None:
-        chosen = [str(c) for c in model.feature_names_in_]
-    else:
-        chosen = [c for c in frame.columns if c != target and c not in sensitive]
-    require_columns(frame, chosen, role="model feature")
-    return chosen
-
-
 def _check_constraint(method: str, constraint: str) -> None:
     allowed = CONSTRAINTS[method]
     if constraint not in allowed:
@@ -642,27 +587,3 @@ def _check_constraint(method: str, constraint: str) -> None:
             f"{method} does not support the constraint '{constraint}'",
             hint=guess or f"use one of {', '.join(allowed)}",
         )
-
-
-def _is_fitted(model: Any) -> bool:
-    try:
-        check_is_fitted(model)
-    except Exception:
-        return False
-    return True
-
-
-def _eager(data: Any) -> nw.DataFrame[Any]:
-    frame = to_frame(data)
-    if isinstance(frame, nw.LazyFrame):
-        return frame.collect()
-    return frame
-
-
-def _pandas(x: Any) -> Any:
-    import pandas as pd
-
-    if isinstance(x, pd.DataFrame):
-        return x
-    frame = _eager(x)
-    return frame.to_pandas()

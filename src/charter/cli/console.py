@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 from charter.errors import CharterError, NotFoundError, PermissionDeniedError
 from charter.terminal import terminal_safe
@@ -124,9 +125,10 @@ def keep_whole(table: Table, *headers: str) -> Table:
     rows are added.
     """
     for column in table.columns:
-        cells = [str(cell) for cell in column.cells]
+        # the width a cell shows, not its markup (``[green]passed[/]`` shows 6 cells)
+        cells = [Text.from_markup(c) if isinstance(c, str) else Text(str(c)) for c in column.cells]
         if column.header in headers:
-            column.min_width = max([len(str(column.header)), *(len(c) for c in cells)])
+            column.min_width = max([len(str(column.header)), *(c.cell_len for c in cells)])
             column.no_wrap = True
         else:
             column.overflow = "fold"

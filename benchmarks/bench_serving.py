@@ -165,15 +165,18 @@ def _registry(folder: Path, model: Any, frame: pd.DataFrame) -> dict[str, str]:
 class Charter:
     """`charter serve` as a process, restartable on the same port."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env, self.port = env, port
+    def __init__(self, env: dict[str, str], port: int, workers: int = 1) -> None:
+        self.env, self.port, self.workers = env, port, workers
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.dropped = 0
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(BIN / "charter"), "serve", "--port", str(self.port), "--log-level", "warning"],
+            [
+                *(str(BIN / "charter"), "serve", "--port", str(self.port)),
+                *("--log-level", "warning", "--workers", str(self.workers)),
+            ],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -189,7 +192,7 @@ class Charter:
         self.process.wait(60)
 
 
-def _mlflow(model: Any, folder: Path, port: int) -> subprocess.Popen[bytes]:
+def _mlflow(model: Any, folder: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     import mlflow.lightgbm
     from mlflow.models import infer_signature
 
@@ -201,7 +204,7 @@ def _mlflow(model: Any, folder: Path, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
             *(str(BIN / "mlflow"), "models", "serve", "-m", str(where)),
-            *("--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"),
+            *("--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", str(workers)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -333,16 +336,19 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="server processes, for both Charter and MLflow"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     console.print(f"[dim]working in {folder}[/]")
     model, frame = _train(folder)
     env = _registry(folder, model, frame)
     rows = frame[FEATURES].to_numpy()[:10_000]
-    charter = Charter(env, _free_port())
+    charter = Charter(env, _free_port(), args.workers)
     charter.start()
     mlflow_port = _free_port()
-    mlflow = _mlflow(model, folder, mlflow_port)
+    mlflow = _mlflow(model, folder, mlflow_port, args.workers)
     auth = {"Authorization": f"Bearer {env['CHARTER_TOKEN']}"}
     predict = f"{charter.url}/api/v1/models/{NAME}/predict"
     plain = f"{predict}?explain=false"
